@@ -1,0 +1,63 @@
+# Entry points: make build | run | test | bench | lint | clean.  CI runs `make test` (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+FUZZ_SECONDS ?= 20
+JOBS ?= 2
+# clang-14 cannot compile libstdc++ 12's <expected>; the fuzz tier needs clang 16.
+FUZZ_CC ?= clang-16
+FUZZ_CXX ?= clang++-16
+
+export UBSAN_OPTIONS ?= print_stacktrace=1
+
+banner = @printf '\n==================== %s ====================\n' "$(1)"
+
+.PHONY: deps build run test test-unit test-asan test-fuzz test-format test-bench bench lint clean
+
+deps:
+	scripts/install-deps
+
+build: deps
+	@if [[ ! -f build/build.ninja ]]; then \
+	  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo; \
+	fi
+	cmake --build build -j$(JOBS)
+
+run: build
+	scripts/run-examples
+
+test: deps
+	$(call banner,tier 1: build + unit/scenario tests)
+	$(MAKE) --no-print-directory build
+	ctest --test-dir build --output-on-failure -j$(JOBS)
+	$(call banner,tier 2: ASan + UBSan (build-asan))
+	@if [[ ! -f build-asan/build.ninja ]]; then \
+	  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTRIAL_SANITIZE=ON \
+	    -DTRIAL_BENCH=OFF; \
+	fi
+	cmake --build build-asan -j$(JOBS)
+	ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	$(call banner,tier 3: fuzzers ($(FUZZ_SECONDS)s each))
+	@if [[ ! -f build-fuzz/build.ninja ]]; then \
+	  CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) cmake -S . -B build-fuzz -G Ninja \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIAL_FUZZ=ON -DBUILD_TESTING=OFF -DTRIAL_BENCH=OFF; \
+	fi
+	cmake --build build-fuzz -j$(JOBS)
+	scripts/run-fuzzers $(FUZZ_SECONDS)
+	$(call banner,tier 4: clang-format)
+	scripts/check-format
+	$(call banner,benchmarks (smoke run, report only))
+	@if [[ -x build/bench/trial_bench ]]; then \
+	  build/bench/trial_bench --benchmark_min_time=0.05; \
+	else echo "no build/bench/trial_bench"; fi
+	$(call banner,make test: all tiers passed)
+
+bench: build
+	build/bench/trial_bench
+
+lint: build
+	scripts/tidy
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,11 @@
+// The `trial` executable: wires the command line to the modules.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return trial::cli::Run(args, std::cout, std::cerr);
+}

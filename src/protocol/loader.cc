@@ -1,0 +1,615 @@
+// Loads a protocol folder (protocol.h) and compiles its rules, collecting every error.
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "protocol/protocol.h"
+
+namespace trial::protocol {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+class Loader {
+ public:
+  explicit Loader(std::string dir) : dir_(std::move(dir)) {}
+
+  CheckResult Run() {
+    auto p = std::make_unique<Protocol>();
+    p->dir = dir_;
+    YAML::Node proto = ReadYaml("protocol.yaml");
+    YAML::Node elements = ReadYaml("elements.yaml");
+    YAML::Node definitions = ReadYaml("definitions.yaml");
+    YAML::Node criteria = ReadYaml("criteria.yaml");
+    if (!errors_.empty()) return Finish(nullptr);
+
+    file_ = "protocol.yaml";
+    ReadStudy(proto, *p);
+    ReadSystems(proto["systems"]);
+    ReadParameters(proto["parameters"], *p);
+    file_ = "elements.yaml";
+    ReadElements(elements, *p);
+    file_ = "definitions.yaml";
+    ReadDefinitions(definitions, *p);
+    file_ = "criteria.yaml";
+    ReadCriteria(criteria, *p);
+    file_ = "protocol.yaml";
+    ReadQuestions(proto["questions"], *p);
+    CrossCheck(*p);
+    if (!errors_.empty()) return Finish(nullptr);
+
+    // Compile: parameters and definitions, then every criterion's rule.
+    auto program = rules::Program::Create(p->catalog);
+    if (!program) {
+      errors_.push_back(Located("", program.error()));
+      return Finish(nullptr);
+    }
+    p->program = std::move(*program);
+    for (auto& c : p->criteria) {
+      auto id = p->program->AddRule(c.rule, Path("criteria.yaml") + ": " + c.id + " rule",
+                                    rules::RuleType::kBool);
+      if (!id) {
+        errors_.push_back(id.error());
+        continue;
+      }
+      c.rule_id = *id;
+    }
+    if (!errors_.empty()) return Finish(nullptr);
+    return Finish(std::move(p));
+  }
+
+ private:
+  CheckResult Finish(std::unique_ptr<Protocol> p) {
+    CheckResult r;
+    r.protocol = std::move(p);
+    r.errors = std::move(errors_);
+    return r;
+  }
+
+  std::string Path(const std::string& file) const { return (fs::path(dir_) / file).string(); }
+
+  Error Located(const std::string&, Error e) { return e; }
+
+  void Fail(const YAML::Node& at, const std::string& what) {
+    std::string where = Path(file_);
+    if (at.IsDefined()) {
+      const YAML::Mark m = at.Mark();
+      if (!m.is_null()) {
+        where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+      }
+    }
+    errors_.push_back(Error{ErrorCode::kInvalidInput, where + ": " + what});
+  }
+  void FailFile(const std::string& file, const std::string& what) {
+    errors_.push_back(Error{ErrorCode::kInvalidInput, Path(file) + ": " + what});
+  }
+
+  YAML::Node ReadYaml(const std::string& file) {
+    std::string path = Path(file);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      errors_.push_back(Error{ErrorCode::kNotFound, path + ": cannot read the file"});
+      return YAML::Node();
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+      YAML::Node n = YAML::Load(ss.str());
+      if (!n.IsMap()) {
+        errors_.push_back(Error{ErrorCode::kParse, path + ": expected a mapping at the top level"});
+        return YAML::Node();
+      }
+      return n;
+    } catch (const YAML::Exception& e) {
+      errors_.push_back(Error{ErrorCode::kParse, path + ":" + std::to_string(e.mark.line + 1) +
+                                                     ":" + std::to_string(e.mark.column + 1) +
+                                                     ": " + e.msg});
+    } catch (const std::exception& e) {
+      errors_.push_back(Error{ErrorCode::kParse, path + ": " + e.what()});
+    }
+    return YAML::Node();
+  }
+
+  // A scalar as text; records an error when missing (if required) or not a scalar.
+  std::string Text(const YAML::Node& parent, const char* key, bool required) {
+    if (!parent.IsMap()) return "";
+    YAML::Node n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) {
+      if (required) Fail(parent, std::string("missing '") + key + "'");
+      return "";
+    }
+    if (!n.IsScalar()) {
+      Fail(n, std::string("'") + key + "' must be a single value");
+      return "";
+    }
+    return n.Scalar();
+  }
+
+  std::vector<std::string> TextList(const YAML::Node& parent, const char* key) {
+    std::vector<std::string> out;
+    if (!parent.IsMap()) return out;
+    YAML::Node n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return out;
+    if (!n.IsSequence()) {
+      Fail(n, std::string("'") + key + "' must be a list");
+      return out;
+    }
+    for (const auto& item : n) {
+      if (!item.IsScalar()) {
+        Fail(item, std::string("items of '") + key + "' must be single values");
+        continue;
+      }
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  void ReadStudy(const YAML::Node& root, Protocol& p) {
+    YAML::Node study = root["study"];
+    if (!study.IsMap()) {
+      Fail(root, "missing 'study' (the trial's identity)");
+      return;
+    }
+    p.id = Text(study, "id", true);
+    p.title = Text(study, "title", true);
+    p.version = Text(study, "protocol_version", true);
+    p.registry_ids = TextList(study, "registry_ids");
+    std::string target = Text(study, "target_enrollment", false);
+    if (!target.empty()) {
+      int v = 0;
+      auto [ptr, ec] = std::from_chars(target.data(), target.data() + target.size(), v);
+      if (ec != std::errc() || ptr != target.data() + target.size() || v <= 0) {
+        Fail(study["target_enrollment"], "target_enrollment must be a positive whole number");
+      }
+      p.target_enrollment = v;
+    }
+    YAML::Node arms = root["arms"];
+    if (!arms.IsSequence() || arms.size() < 2) {
+      Fail(root, "'arms' must list at least two arms");
+      return;
+    }
+    std::set<std::string> ids;
+    for (const auto& a : arms) {
+      Arm arm;
+      arm.id = Text(a, "id", true);
+      arm.name = Text(a, "name", true);
+      arm.description = Text(a, "description", false);
+      std::string ratio = Text(a, "ratio", false);
+      if (!ratio.empty()) {
+        auto [ptr, ec] = std::from_chars(ratio.data(), ratio.data() + ratio.size(), arm.ratio);
+        if (ec != std::errc() || ptr != ratio.data() + ratio.size() || arm.ratio <= 0) {
+          Fail(a["ratio"], "an arm's ratio must be a positive whole number");
+        }
+      }
+      if (!arm.id.empty() && !ids.insert(arm.id).second)
+        Fail(a, "duplicate arm id '" + arm.id + "'");
+      p.arms.push_back(arm);
+    }
+  }
+
+  void ReadSystems(const YAML::Node& n) {
+    if (!n.IsMap()) {
+      Fail(n, "missing 'systems' (code-system aliases)");
+      return;
+    }
+    for (const auto& kv : n) {
+      if (!kv.second.IsScalar()) {
+        Fail(kv.second, "a code-system alias must map to a URI");
+        continue;
+      }
+      systems_[kv.first.Scalar()] = kv.second.Scalar();
+    }
+  }
+
+  void ReadParameters(const YAML::Node& n, Protocol& p) {
+    if (!n.IsDefined()) return;
+    if (!n.IsMap()) {
+      Fail(n, "'parameters' must be a mapping of name to {value, description}");
+      return;
+    }
+    for (const auto& kv : n) {
+      rules::Parameter param;
+      param.name = kv.first.Scalar();
+      if (kv.second.IsScalar()) {
+        param.text = kv.second.Scalar();
+      } else if (kv.second.IsMap()) {
+        param.text = Text(kv.second, "value", true);
+        param.description = Text(kv.second, "description", false);
+      } else {
+        Fail(kv.second, "parameter '" + param.name + "' needs a value");
+        continue;
+      }
+      if (!IsName(param.name)) Fail(kv.first, "'" + param.name + "' is not a valid name");
+      p.catalog.parameters.push_back(std::move(param));
+    }
+  }
+
+  static bool IsName(const std::string& s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    for (char c : s) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+    }
+    return true;
+  }
+
+  // `alias:code`, with the pattern forms of catalog.h.
+  std::optional<rules::CodePattern> Pattern(const YAML::Node& at, const std::string& text) {
+    auto colon = text.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+      Fail(at, "code '" + text + "' must be written alias:code (e.g. loinc:29463-7)");
+      return std::nullopt;
+    }
+    std::string alias = text.substr(0, colon);
+    auto it = systems_.find(alias);
+    if (it == systems_.end()) {
+      Fail(at, "code '" + text + "': unknown code-system alias '" + alias + "' (see 'systems')");
+      return std::nullopt;
+    }
+    rules::CodePattern p;
+    p.system = it->second;
+    std::string code = text.substr(colon + 1);
+    if (auto dots = code.find(".."); dots != std::string::npos) {
+      p.kind = rules::CodePattern::Kind::kRange;
+      p.code = code.substr(0, dots);
+      p.high = code.substr(dots + 2);
+      if (p.code.empty() || p.high.size() != p.code.size() || p.high < p.code) {
+        Fail(at, "code range '" + text + "' must be LOW..HIGH with ends of equal length");
+        return std::nullopt;
+      }
+    } else if (code.find('?') != std::string::npos ||
+               (code.find('*') != std::string::npos && code.find('*') + 1 != code.size())) {
+      p.kind = rules::CodePattern::Kind::kGlob;
+      p.code = code;
+    } else if (code.back() == '*') {
+      p.kind = rules::CodePattern::Kind::kPrefix;
+      p.code = code.substr(0, code.size() - 1);
+    } else {
+      p.code = code;
+    }
+    return p;
+  }
+
+  std::vector<rules::CodePattern> Patterns(const YAML::Node& parent, const char* key) {
+    std::vector<rules::CodePattern> out;
+    YAML::Node n = parent[key];
+    if (!n.IsDefined()) return out;
+    if (!n.IsSequence()) {
+      Fail(n, std::string("'") + key + "' must be a list of codes");
+      return out;
+    }
+    for (const auto& item : n) {
+      if (!item.IsScalar()) {
+        Fail(item, "a code must be written alias:code");
+        continue;
+      }
+      if (auto p = Pattern(item, item.Scalar())) out.push_back(*p);
+    }
+    return out;
+  }
+
+  std::optional<Quantity> ParseQuantity(const YAML::Node& at, const std::string& text) {
+    // "8.7 h", "1.25", "1 mg/dL"
+    size_t space = text.find(' ');
+    std::string num = text.substr(0, space);
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
+    if (ec != std::errc() || ptr != num.data() + num.size()) {
+      Fail(at, "'" + text + "' is not a number, optionally followed by a UCUM unit");
+      return std::nullopt;
+    }
+    Unit unit;
+    if (space != std::string::npos) {
+      auto u = Unit::Parse(text.substr(space + 1));
+      if (!u) {
+        Fail(at, u.error().message);
+        return std::nullopt;
+      }
+      unit = *u;
+    }
+    return Quantity{v, unit, Comparator::kEq};
+  }
+
+  void ReadMember(const std::string& name, const YAML::Node& n, rules::Member& m) {
+    m.name = name;
+    m.any_of = Patterns(n, "codes");
+    m.all_of = Patterns(n, "all");
+    if (m.any_of.empty() && m.all_of.empty())
+      Fail(n, "member '" + name + "' needs 'codes' or 'all'");
+    for (const auto& kv : n) {
+      std::string key = kv.first.Scalar();
+      if (key == "codes" || key == "all") continue;
+      if (key == "factor" || key == "half_life") {
+        if (!kv.second.IsScalar()) {
+          Fail(kv.second, "'" + key + "' must be a number or quantity");
+          continue;
+        }
+        auto q = ParseQuantity(kv.second, kv.second.Scalar());
+        if (!q) continue;
+        if (key == "half_life" && !(q->unit.dim() == Unit::Parse("h")->dim())) {
+          Fail(kv.second, "half_life must be a duration such as '8.7 h'");
+          continue;
+        }
+        if (q->value <= 0) {
+          Fail(kv.second, "'" + key + "' must be positive");
+          continue;
+        }
+        m.attributes[key] = *q;
+      } else {
+        Fail(kv.first, "unknown member attribute '" + key +
+                           "' (expected codes, all, factor, "
+                           "half_life)");
+      }
+    }
+  }
+
+  void ReadElements(const YAML::Node& root, Protocol& p) {
+    for (const auto& kv : root) {
+      auto e = std::make_unique<rules::Element>();
+      e->name = kv.first.Scalar();
+      const YAML::Node& n = kv.second;
+      if (!IsName(e->name)) Fail(kv.first, "'" + e->name + "' is not a valid element name");
+      if (!n.IsMap()) {
+        Fail(n, "element '" + e->name + "' must be a mapping");
+        continue;
+      }
+      e->label = Text(n, "label", false);
+      std::string value = Text(n, "value", false);
+      if (value.empty() || value == "none") {
+        e->value = rules::ValueKind::kNone;
+      } else if (value == "quantity") {
+        e->value = rules::ValueKind::kQuantity;
+      } else if (value == "qualitative") {
+        e->value = rules::ValueKind::kQualitative;
+      } else if (value == "boolean") {
+        e->value = rules::ValueKind::kBoolean;
+      } else if (value == "date") {
+        e->value = rules::ValueKind::kDate;
+      } else {
+        Fail(n["value"],
+             "value must be quantity, qualitative, boolean, date or none, found '" + value + "'");
+      }
+      std::string unit = Text(n, "unit", e->value == rules::ValueKind::kQuantity);
+      if (!unit.empty()) {
+        auto u = Unit::Parse(unit);
+        if (!u) {
+          Fail(n["unit"], u.error().message);
+        } else {
+          e->unit = *u;
+        }
+      }
+      std::string molar = Text(n, "molar_equivalence", false);
+      if (!molar.empty()) ReadMolar(n["molar_equivalence"], molar, *e);
+      if (n["codes"].IsDefined()) {
+        rules::Member m;
+        m.name = e->name;
+        m.any_of = Patterns(n, "codes");
+        e->members.push_back(std::move(m));
+      }
+      if (n["members"].IsDefined()) {
+        if (!n["members"].IsMap()) {
+          Fail(n["members"], "'members' must be a mapping of member name to {codes, ...}");
+        } else {
+          for (const auto& mk : n["members"]) {
+            rules::Member m;
+            if (!mk.second.IsMap()) {
+              Fail(mk.second, "member '" + mk.first.Scalar() + "' must be a mapping");
+              continue;
+            }
+            ReadMember(mk.first.Scalar(), mk.second, m);
+            e->members.push_back(std::move(m));
+          }
+        }
+      }
+      if (e->members.empty()) Fail(n, "element '" + e->name + "' needs 'codes' or 'members'");
+      for (const auto& kv2 : n) {
+        static const std::set<std::string> kKnown = {"label", "value",  "unit", "molar_equivalence",
+                                                     "codes", "members"};
+        if (!kKnown.count(kv2.first.Scalar())) {
+          Fail(kv2.first, "unknown key '" + kv2.first.Scalar() + "' in element '" + e->name + "'");
+        }
+      }
+      if (p.catalog.FindElement(e->name)) Fail(kv.first, "duplicate element '" + e->name + "'");
+      e->index = static_cast<int>(p.catalog.elements.size());
+      p.catalog.elements.push_back(std::move(e));
+    }
+  }
+
+  // "1 mg/dL = 88.4 umol/L": the substance's molar mass, for mass <-> molar conversion.
+  void ReadMolar(const YAML::Node& at, const std::string& text, rules::Element& e) {
+    auto eq = text.find('=');
+    if (eq == std::string::npos) {
+      Fail(at, "molar_equivalence must read like '1 mg/dL = 88.4 umol/L'");
+      return;
+    }
+    auto trim = [](std::string s) {
+      while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+      while (!s.empty() && s.back() == ' ') s.pop_back();
+      return s;
+    };
+    auto a = ParseQuantity(at, trim(text.substr(0, eq)));
+    auto b = ParseQuantity(at, trim(text.substr(eq + 1)));
+    if (!a || !b) return;
+    const Dimension mass = Unit::Parse("g/L")->dim();
+    const Dimension molar = Unit::Parse("mol/L")->dim();
+    const Quantity* m = nullptr;
+    const Quantity* n = nullptr;
+    if (a->unit.dim() == mass && b->unit.dim() == molar) {
+      m = &*a;
+      n = &*b;
+    } else if (a->unit.dim() == molar && b->unit.dim() == mass) {
+      m = &*b;
+      n = &*a;
+    } else {
+      Fail(at, "molar_equivalence must equate a mass concentration and a substance concentration");
+      return;
+    }
+    double grams = m->value * m->unit.factor();
+    double moles = n->value * n->unit.factor();
+    if (grams <= 0 || moles <= 0) {
+      Fail(at, "molar_equivalence values must be positive");
+      return;
+    }
+    e.molar_mass_g_per_mol = grams / moles;
+  }
+
+  void ReadDefinitions(const YAML::Node& root, Protocol& p) {
+    for (const auto& kv : root) {
+      std::string key = kv.first.Scalar();
+      rules::Definition d;
+      auto open = key.find('(');
+      if (open == std::string::npos) {
+        d.name = key;
+      } else {
+        if (key.back() != ')') {
+          Fail(kv.first, "definition '" + key + "' must be NAME or NAME(param, ...)");
+          continue;
+        }
+        d.name = key.substr(0, open);
+        std::string params = key.substr(open + 1, key.size() - open - 2);
+        std::stringstream ss(params);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+          while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+          while (!item.empty() && item.back() == ' ') item.pop_back();
+          if (!IsName(item)) {
+            Fail(kv.first, "definition '" + key + "': '" + item + "' is not a parameter name");
+            continue;
+          }
+          d.params.push_back(item);
+        }
+      }
+      if (!IsName(d.name)) {
+        Fail(kv.first, "'" + d.name + "' is not a valid definition name");
+        continue;
+      }
+      if (!kv.second.IsScalar()) {
+        Fail(kv.second, "definition '" + d.name + "' must be a rule (text)");
+        continue;
+      }
+      d.text = kv.second.Scalar();
+      d.origin = Path("definitions.yaml") + ": " + d.name;
+      p.catalog.definitions.push_back(std::move(d));
+    }
+  }
+
+  void ReadCriteria(const YAML::Node& root, Protocol& p) {
+    YAML::Node list = root["criteria"];
+    if (!list.IsSequence()) {
+      Fail(root, "'criteria' must be a list");
+      return;
+    }
+    std::set<std::string> ids;
+    for (const auto& n : list) {
+      Criterion c;
+      c.id = Text(n, "id", true);
+      std::string kind = Text(n, "kind", true);
+      if (kind == "inclusion") {
+        c.kind = CriterionKind::kInclusion;
+      } else if (kind == "exclusion") {
+        c.kind = CriterionKind::kExclusion;
+      } else if (!kind.empty()) {
+        Fail(n["kind"], "kind must be inclusion or exclusion, found '" + kind + "'");
+      }
+      c.text = Text(n, "text", true);
+      c.reading = Text(n, "reading", false);
+      c.rule = Text(n, "rule", true);
+      c.questions = TextList(n, "questions");
+      if (!c.id.empty() && !ids.insert(c.id).second)
+        Fail(n, "duplicate criterion id '" + c.id + "'");
+      p.criteria.push_back(std::move(c));
+    }
+  }
+
+  void ReadQuestions(const YAML::Node& n, Protocol& p) {
+    if (!n.IsDefined()) return;
+    if (!n.IsSequence()) {
+      Fail(n, "'questions' must be a list");
+      return;
+    }
+    for (const auto& q : n) {
+      Question question;
+      question.id = Text(q, "id", true);
+      question.topic = Text(q, "topic", true);
+      question.registry = Text(q, "registry", true);
+      question.reading = Text(q, "reading", true);
+      question.criteria = TextList(q, "criteria");
+      question.parameters = TextList(q, "parameters");
+      for (const auto& param : question.parameters) {
+        bool found = false;
+        for (const auto& pp : p.catalog.parameters) found = found || pp.name == param;
+        if (!found)
+          Fail(q, "question " + question.id + " names an unknown parameter '" + param + "'");
+      }
+      p.questions.push_back(std::move(question));
+    }
+  }
+
+  void CrossCheck(Protocol& p) {
+    std::set<std::string> question_ids, criterion_ids;
+    for (const auto& q : p.questions) question_ids.insert(q.id);
+    for (const auto& c : p.criteria) criterion_ids.insert(c.id);
+    file_ = "criteria.yaml";
+    for (const auto& c : p.criteria) {
+      for (const auto& q : c.questions) {
+        if (!question_ids.count(q)) {
+          FailFile("criteria.yaml", c.id + " refers to an unknown question '" + q + "'");
+        }
+      }
+    }
+    for (const auto& q : p.questions) {
+      for (const auto& c : q.criteria) {
+        if (!criterion_ids.count(c)) {
+          FailFile("protocol.yaml",
+                   "question " + q.id + " refers to an unknown criterion '" + c + "'");
+        }
+      }
+    }
+  }
+
+  std::string dir_;
+  std::string file_;
+  std::map<std::string, std::string> systems_;
+  std::vector<Error> errors_;
+};
+
+}  // namespace
+
+CheckResult Check(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    CheckResult r;
+    r.errors.push_back(
+        Error{ErrorCode::kNotFound, dir + ": not a protocol folder (no such directory)"});
+    return r;
+  }
+  try {
+    return Loader(dir).Run();
+  } catch (const std::exception& e) {
+    // yaml-cpp throws on some malformed input beyond parsing (e.g. bad conversions).
+    CheckResult r;
+    r.errors.push_back(Error{ErrorCode::kParse, dir + ": " + e.what()});
+    return r;
+  }
+}
+
+Result<std::unique_ptr<Protocol>> Load(const std::string& dir) {
+  CheckResult r = Check(dir);
+  if (!r.errors.empty()) {
+    Error first = r.errors.front();
+    if (r.errors.size() > 1) {
+      first.message +=
+          " (and " + std::to_string(r.errors.size() - 1) + " more: run 'trial protocol check')";
+    }
+    return std::unexpected(first);
+  }
+  return std::move(r.protocol);
+}
+
+}  // namespace trial::protocol

@@ -1,0 +1,83 @@
+// A compiled set of rules: the catalog's parameters and definitions plus any number of rules,
+// each parsed, bound (names resolved, types and units checked) and ready to evaluate against a
+// patient record. Compile once at start; evaluate per patient through a Session.
+//
+// Thread-safety: a Program is immutable after its rules are added and may be shared between
+// threads; a Session belongs to one thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/date.h"
+#include "core/error.h"
+#include "record/record.h"
+#include "rules/catalog.h"
+#include "rules/value.h"
+
+namespace trial::rules {
+
+struct BoundNode;
+class Binder;
+
+// What an evaluation explains: the steps that decided the result (comparisons with the values
+// they compared, the facts used) and, when the result is unknown, the data that would decide it.
+struct Trace {
+  std::vector<std::string> steps;
+  std::vector<std::string> missing;
+};
+
+// The static type a rule must have.
+enum class RuleType : uint8_t { kBool, kAny };
+
+class Program {
+ public:
+  // Binds every parameter and definition of `catalog` (which must outlive the Program).
+  // Fails with the first error: kParse or kType, "<origin>:<line>:<column>: <what>".
+  static Result<std::unique_ptr<Program>> Create(const Catalog& catalog);
+  ~Program();
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+
+  // Compiles `text` as a rule of type `type`; returns its id. On failure nothing is added.
+  Result<int> AddRule(std::string_view text, const std::string& origin, RuleType type);
+
+  // The value of parameter `name` (a constant), or nullopt.
+  std::optional<Value> ParameterValue(const std::string& name) const;
+
+  const Catalog& catalog() const { return catalog_; }
+
+ private:
+  friend class Session;
+  friend class Binder;
+  explicit Program(const Catalog& catalog);
+
+  const Catalog& catalog_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Per-patient evaluation state (query and definition caches). Cheap to create.
+class Session {
+ public:
+  // S = screening date, R = randomization date. `record` and `program` must outlive the session.
+  Session(const Program& program, const record::PatientRecord& record, Date screening,
+          Date randomization);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Evaluates rule `id`. When `trace` is given, fills it with the deciding steps and the
+  // missing data. Never fails: missing or unconvertible data gives `unknown`.
+  Value Evaluate(int id, Trace* trace);
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace trial::rules
