@@ -43,9 +43,10 @@ class Loader {
     file_ = "protocol.yaml";
     ReadQuestions(proto["questions"], *p);
     CrossCheck(*p);
-    if (!errors_.empty()) return Finish(nullptr);
 
-    // Compile: parameters and definitions, then every criterion's rule.
+    // Compile: parameters and definitions, then every criterion's rule. This runs even after
+    // errors above so that one check reports them all (a broken element may then also show up
+    // as an unknown name in the rules that use it).
     auto program = rules::Program::Create(p->catalog);
     if (!program) {
       errors_.push_back(Located("", program.error()));
@@ -53,6 +54,7 @@ class Loader {
     }
     p->program = std::move(*program);
     for (auto& c : p->criteria) {
+      if (c.rule.empty()) continue;  // already reported as missing
       auto id = p->program->AddRule(c.rule, Path("criteria.yaml") + ": " + c.id + " rule",
                                     rules::RuleType::kBool);
       if (!id) {
@@ -217,6 +219,7 @@ class Loader {
     for (const auto& kv : n) {
       rules::Parameter param;
       param.name = kv.first.Scalar();
+      param.origin = Path(file_);
       if (kv.second.IsScalar()) {
         param.text = kv.second.Scalar();
       } else if (kv.second.IsMap()) {

@@ -27,13 +27,21 @@ std::string Type::ToString() const {
       return "a string";
     case TypeKind::kCodes:
       return "a list of codes";
-    case TypeKind::kFact:
-      return std::string("a ") + FactKindName(fact) + (element ? " of " + element->name : "");
+    case TypeKind::kFact: {
+      std::string name = FactKindName(fact);
+      bool vowel = std::string_view("AEIOUaeiou").find(name[0]) != std::string_view::npos;
+      return (vowel ? "an " : "a ") + name + (element ? " of " + element->name : "");
+    }
     case TypeKind::kList:
       if (fact != FactKind::kNone) {
         return std::string("a list of ") + FactKindName(fact) +
                (element ? " of " + element->name : "");
       }
+      if (elem_kind == TypeKind::kNumber) return "a list of numbers";
+      if (elem_kind == TypeKind::kString) return "a list of strings";
+      if (elem_kind == TypeKind::kQuantity) return "a list of quantities";
+      if (elem_kind == TypeKind::kDate) return "a list of dates";
+      if (elem_kind == TypeKind::kBool) return "a list of booleans";
       return "a list";
     case TypeKind::kValueSet:
       return "a value set";
@@ -96,6 +104,23 @@ constexpr FieldInfo kFields[] = {
     {"reasons", Field::kReasons}, {"sex", Field::kSex},       {"birth_date", Field::kBirthDate},
 };
 
+// Rule text as one line (newlines and runs of spaces folded), for traces.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool space = false;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
 Dimension DimOf(const char* ucum) {
   auto u = Unit::Parse(ucum);
   return u ? u->dim() : Dimension{};
@@ -110,7 +135,8 @@ class Binder {
   Result<void> BindCatalog() {
     const Catalog& cat = program_.catalog();
     for (const Parameter& p : cat.parameters) {
-      std::string origin = "parameter " + p.name;
+      std::string origin =
+          (p.origin.empty() ? std::string() : p.origin + ": ") + "parameter " + p.name;
       const std::string& text = Keep(p.text);
       auto tree = Parse(text, origin);
       if (!tree) return std::unexpected(tree.error());
@@ -149,6 +175,7 @@ class Binder {
 
   Result<const BoundNode*> BindRule(std::string_view text, const std::string& origin,
                                     RuleType want) {
+    expansions_ = 0;  // the expansion limit is per rule
     const std::string& kept = Keep(std::string(text));
     auto tree = Parse(kept, origin);
     if (!tree) return std::unexpected(tree.error());
@@ -176,7 +203,8 @@ class Binder {
     const BoundNode* node = nullptr;  // a macro argument
     int slot = -1;                    // a local
     Type type;
-    bool barrier = false;  // names below are not visible (a definition body)
+    bool barrier = false;                  // names below are not visible (a definition body)
+    const BoundNode* let_value = nullptr;  // a let name: its value, computed on first use
   };
 
   const std::string& Keep(std::string text) {
@@ -199,7 +227,7 @@ class Binder {
     b->op = n.op;
     const Frame& f = frames_.back();
     if (n.span.end <= f.text.size() && n.span.begin <= n.span.end) {
-      b->text = std::string(f.text.substr(n.span.begin, n.span.end - n.span.begin));
+      b->text = OneLine(f.text.substr(n.span.begin, n.span.end - n.span.begin));
     }
     return b;
   }
@@ -381,7 +409,7 @@ class Binder {
         auto v = Bind(*n.children[0]);
         if (!v) return v;
         int slot = impl_.local_slots++;
-        scopes_.push_back(Scope{n.text, nullptr, slot, (*v)->type, false});
+        scopes_.push_back(Scope{n.text, nullptr, slot, (*v)->type, false, *v});
         auto body = Bind(*n.children[1]);
         scopes_.pop_back();
         if (!body) return body;
@@ -476,6 +504,7 @@ class Binder {
       if (it->node) return it->node;
       auto* b = New(BoundKind::kLocal, n, it->type);
       b->slot = it->slot;
+      if (it->let_value) b->children = {it->let_value};
       return b;
     }
     if (n.text == "S") return New(BoundKind::kScreening, n, Type::Of(TypeKind::kDate));
@@ -792,8 +821,7 @@ class Binder {
         }
         if (y.kind == TypeKind::kList && y.fact == FactKind::kNone) {
           if (y.elem_kind != TypeKind::kAny && x.kind != TypeKind::kAny && x.kind != y.elem_kind) {
-            return Err(n.span, "cannot look for " + x.ToString() + " in a list of " +
-                                   Type::Of(y.elem_kind).ToString());
+            return Err(n.span, "cannot look for " + x.ToString() + " in " + y.ToString());
           }
           return make(Type::Of(TypeKind::kBool));
         }
@@ -817,7 +845,7 @@ class Binder {
         if (x.kind == TypeKind::kQuantity && y.kind == TypeKind::kQuantity) {
           if (x.dim_known && y.dim_known && !(x.dim == y.dim)) {
             return Err(n.span, std::string("cannot ") + (n.op == Op::kAdd ? "add " : "subtract ") +
-                                   Units(**c) + " and " + Units(**a) +
+                                   Units(**a) + " and " + Units(**c) +
                                    ": the units measure different things");
           }
           return make(x.dim_known ? x : y);
@@ -1163,7 +1191,15 @@ class Binder {
     scopes_ = saved;
     scopes_.pop_back();  // the barrier
     frames_.pop_back();
-    return bound;
+    if (!bound) return bound;
+    // Traces show the call as written, not the definition's body with its parameter names.
+    impl_.arena.push_back(**bound);
+    BoundNode* shown = &impl_.arena.back();
+    const Frame& caller = frames_.back();
+    if (n.span.end <= caller.text.size() && n.span.begin <= n.span.end) {
+      shown->text = OneLine(caller.text.substr(n.span.begin, n.span.end - n.span.begin));
+    }
+    return shown;
   }
 
   Program& program_;

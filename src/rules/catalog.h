@@ -67,6 +67,7 @@ struct Parameter {
   std::string name;
   std::string text;  // the value as written (a constant rule expression: `28 days`, `45 'kg'`)
   std::string description;
+  std::string origin;  // where it was written ("protocols/x/protocol.yaml"), for error messages
 };
 
 // A named expression shared by rules; with parameters it is expanded at each call like a macro

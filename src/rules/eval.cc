@@ -160,15 +160,16 @@ struct Session::State {
   Date s, r;
   std::vector<std::optional<Value>> defs;
   std::vector<Value> locals;
+  std::vector<char> local_ready;  // let slots: computed in this evaluation of the let
   std::map<std::pair<int, int>, std::shared_ptr<const List>> queries;
   Trace* trace = nullptr;
   int quiet = 0;  // > 0 inside lambdas: per-item steps are summarised by the caller
-  std::set<int> defs_traced;
 
   State(const Program& p, const record::PatientRecord& record, Date screening, Date randomization)
       : program(p), impl(*p.impl_), rec(record), s(screening), r(randomization) {
     defs.resize(impl.definition_roots.size());
     locals.resize(static_cast<size_t>(impl.local_slots));
+    local_ready.resize(static_cast<size_t>(impl.local_slots));
   }
 
   bool Tracing() const { return trace != nullptr && quiet == 0; }
@@ -197,7 +198,14 @@ struct Session::State {
                          trace->missing.begin() + static_cast<long>(to.missing));
   }
 
+  // For steps: the element's name for people and the filters applied.
   static std::string ListLabel(const List& l) {
+    std::string out = l.element ? (l.element->label.empty() ? l.element->name : l.element->label)
+                                : std::string("records");
+    return out + l.note;
+  }
+  // For missing data: also the codes that would match, so a coordinator knows what to record.
+  static std::string MissingLabel(const List& l) {
     std::string out = l.element ? l.element->Describe() : std::string("records");
     return out + l.note;
   }
@@ -368,8 +376,15 @@ struct Session::State {
         break;
       }
       case ValueKind::kBoolean:
-        if (!o.boolean) return Value::Unknown();
+        if (!o.boolean) {
+          Missing("a true/false value for " + Describe(Value::Fact(f)));
+          return Value::Unknown();
+        }
         v = Value::Bool(*o.boolean);
+        if (Tracing()) {
+          Step((e->label.empty() ? e->name : e->label) + " = " + (v.b ? "true" : "false") + " [" +
+               o.source.ToString() + " " + o.time.date.ToString() + "]");
+        }
         break;
       case ValueKind::kDate:
         if (!o.date_value) return Value::Unknown();
@@ -743,17 +758,23 @@ struct Session::State {
           Eval(*impl.definition_roots[static_cast<size_t>(n.slot)]);
           --quiet;
         }
-        if (Tracing() && cached->kind != Kind::kList && defs_traced.insert(n.slot).second) {
+        if (Tracing() && cached->kind != Kind::kList) {  // identical steps are merged later
           Step(impl.definition_names[static_cast<size_t>(n.slot)] + " = " + Describe(*cached));
         }
         return *cached;
       }
-      case BoundKind::kLocal:
-        return locals[static_cast<size_t>(n.slot)];
-      case BoundKind::kLet: {
-        locals[static_cast<size_t>(n.slot)] = Eval(*n.children[0]);
-        return Eval(*n.children[1]);
+      case BoundKind::kLocal: {
+        auto slot = static_cast<size_t>(n.slot);
+        // A let name is computed on first use, so an unused one neither costs nor explains.
+        if (!n.children.empty() && !local_ready[slot]) {
+          locals[slot] = Eval(*n.children[0]);
+          local_ready[slot] = 1;
+        }
+        return locals[slot];
       }
+      case BoundKind::kLet:
+        local_ready[static_cast<size_t>(n.slot)] = 0;
+        return Eval(*n.children[1]);
       case BoundKind::kList: {
         auto list = std::make_shared<List>();
         for (const auto* c : n.children) list->items.push_back(Eval(*c));
@@ -775,6 +796,22 @@ struct Session::State {
         if (a.kind == Kind::kQuantity) {
           Value v = a;
           v.quantity.value = -v.quantity.value;
+          switch (v.quantity.comparator) {  // -(<20) is >-20
+            case Comparator::kLt:
+              v.quantity.comparator = Comparator::kGt;
+              break;
+            case Comparator::kLe:
+              v.quantity.comparator = Comparator::kGe;
+              break;
+            case Comparator::kGt:
+              v.quantity.comparator = Comparator::kLt;
+              break;
+            case Comparator::kGe:
+              v.quantity.comparator = Comparator::kLe;
+              break;
+            case Comparator::kEq:
+              break;
+          }
           return v;
         }
         return Value::Unknown();
@@ -874,11 +911,14 @@ struct Session::State {
         a = ToInterval(x.quantity.value, x.quantity.comparator);
         b = ToInterval(c->value, c->comparator);
       } else if (x.kind == Kind::kQuantity && y.kind == Kind::kNumber) {
-        a = ToInterval(x.quantity.value, x.quantity.comparator);
+        // A number is a quantity of unit 1 (UCUM): 50 '%' = 0.5, 1 'mg/dL' / 1 'mg/L' = 10.
+        if (!x.quantity.unit.dim().IsDimensionless()) return Value::Unknown();
+        a = ToInterval(x.quantity.value * x.quantity.unit.factor(), x.quantity.comparator);
         b = ToInterval(y.number, Comparator::kEq);
       } else if (x.kind == Kind::kNumber && y.kind == Kind::kQuantity) {
+        if (!y.quantity.unit.dim().IsDimensionless()) return Value::Unknown();
         a = ToInterval(x.number, Comparator::kEq);
-        b = ToInterval(y.quantity.value, y.quantity.comparator);
+        b = ToInterval(y.quantity.value * y.quantity.unit.factor(), y.quantity.comparator);
       } else {
         return Value::Unknown();
       }
@@ -1127,7 +1167,7 @@ struct Session::State {
         Value l = Eval(*args[0]);
         if (l.kind != Kind::kList) return Value::Unknown();
         if (l.list->items.empty()) {
-          Missing(ListLabel(*l.list));
+          Missing(MissingLabel(*l.list));
           return Value::Unknown();
         }
         bool latest = n.builtin == Builtin::kLatest;
@@ -1436,7 +1476,6 @@ Value Session::Evaluate(int id, Trace* trace) {
   State& st = *state_;
   if (id < 0 || static_cast<size_t>(id) >= st.impl.rules.size()) return Value::Unknown();
   st.trace = trace;
-  st.defs_traced.clear();
   Value v = st.Eval(*st.impl.rules[static_cast<size_t>(id)]);
   st.trace = nullptr;
   return v;

@@ -1,0 +1,395 @@
+// Tests of the protocol loader: the real PROMIS-MDA5 folder, and broken copies of it in a
+// temporary folder. Run from the repository root (ctest does).
+#include "protocol/protocol.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace trial::protocol {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kDir = "protocols/promis-mda5";
+
+std::string ReadText(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteText(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+// A copy of the real protocol folder in a temporary directory, removed at the end of the test.
+class TempProtocol {
+ public:
+  TempProtocol() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("trial_protocol_test_" + std::string(info->name()) + "_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::copy(kDir, dir_, fs::copy_options::recursive);
+  }
+  ~TempProtocol() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  TempProtocol(const TempProtocol&) = delete;
+  TempProtocol& operator=(const TempProtocol&) = delete;
+
+  std::string dir() const { return dir_.string(); }
+  fs::path file(const std::string& name) const { return dir_ / name; }
+
+  // Replaces the single occurrence of `from` in `name`.
+  void Replace(const std::string& name, const std::string& from, const std::string& to) {
+    std::string text = ReadText(file(name));
+    size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << name << " has no '" << from << "'";
+    ASSERT_EQ(text.find(from, at + 1), std::string::npos) << name << ": '" << from << "' twice";
+    text.replace(at, from.size(), to);
+    WriteText(file(name), text);
+  }
+
+ private:
+  fs::path dir_;
+};
+
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+std::string AllMessages(const std::vector<Error>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += e.message + "\n";
+  return out;
+}
+
+// ---- the real protocol ----
+
+TEST(ProtocolTest, TheRealProtocolLoads) {
+  auto loaded = Load(kDir);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  const Protocol& p = **loaded;
+  EXPECT_EQ(p.id, "PROMIS-MDA5");
+  EXPECT_EQ(p.version, "1.0");
+  EXPECT_EQ(p.target_enrollment, 110);
+  ASSERT_EQ(p.arms.size(), 2u);
+  EXPECT_EQ(p.arms[0].id, "TCZ");
+  EXPECT_EQ(p.arms[1].id, "PBO");
+  ASSERT_NE(p.program, nullptr);
+
+  ASSERT_EQ(p.criteria.size(), 26u);
+  std::vector<std::string> ids;
+  for (const auto& c : p.criteria) ids.push_back(c.id);
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 8; ++i) expected.push_back("IN" + std::to_string(i));
+  for (int i = 1; i <= 18; ++i) expected.push_back("EX" + std::to_string(i));
+  EXPECT_EQ(ids, expected);
+  std::vector<int> rule_ids;
+  for (size_t i = 0; i < p.criteria.size(); ++i) {
+    const Criterion& c = p.criteria[i];
+    EXPECT_EQ(c.kind, i < 8 ? CriterionKind::kInclusion : CriterionKind::kExclusion) << c.id;
+    EXPECT_FALSE(c.text.empty()) << c.id;
+    EXPECT_FALSE(c.rule.empty()) << c.id;
+    EXPECT_GE(c.rule_id, 0) << c.id;
+    rule_ids.push_back(c.rule_id);
+  }
+  std::sort(rule_ids.begin(), rule_ids.end());
+  EXPECT_EQ(std::adjacent_find(rule_ids.begin(), rule_ids.end()), rule_ids.end());
+
+  EXPECT_GE(p.questions.size(), 6u);
+  for (const char* q : {"Q-WINDOW-ENDS", "Q-ERYTHEMA-AB-IGNE", "Q-IN4-ROUTE", "Q-HBV-UNIT",
+                        "Q-RPILD", "Q-EX12-WINDOW"}) {
+    auto it = std::find_if(p.questions.begin(), p.questions.end(),
+                           [&](const Question& x) { return x.id == q; });
+    ASSERT_NE(it, p.questions.end()) << q;
+    EXPECT_FALSE(it->reading.empty()) << q;
+    EXPECT_FALSE(it->criteria.empty()) << q;
+  }
+  // Criteria name their questions.
+  EXPECT_EQ(p.criteria[1].questions, std::vector<std::string>{"Q-ERYTHEMA-AB-IGNE"});
+
+  auto weight_min = p.program->ParameterValue("weight_min");
+  ASSERT_TRUE(weight_min.has_value());
+  ASSERT_EQ(weight_min->kind, rules::Value::Kind::kQuantity);
+  EXPECT_EQ(weight_min->quantity.value, 45);
+  EXPECT_EQ(weight_min->quantity.unit.code(), "kg");
+  auto window = p.program->ParameterValue("screening_window");
+  ASSERT_TRUE(window.has_value());
+  EXPECT_EQ(window->duration, (Duration{28, Duration::Unit::kDays}));
+
+  const rules::Element* creatinine = p.catalog.FindElement("creatinine");
+  ASSERT_NE(creatinine, nullptr);
+  ASSERT_TRUE(creatinine->molar_mass_g_per_mol.has_value());
+  EXPECT_NEAR(*creatinine->molar_mass_g_per_mol, 113.12, 0.01);  // 1 mg/dL = 88.4 umol/L
+}
+
+TEST(ProtocolTest, CheckOfTheRealProtocolHasNoErrors) {
+  CheckResult r = Check(kDir);
+  EXPECT_TRUE(r.errors.empty()) << AllMessages(r.errors);
+  EXPECT_NE(r.protocol, nullptr);
+}
+
+TEST(ProtocolTest, AnUnchangedCopyLoads) {
+  TempProtocol copy;
+  auto loaded = Load(copy.dir());
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_EQ((*loaded)->criteria.size(), 26u);
+  EXPECT_EQ((*loaded)->dir, copy.dir());
+}
+
+TEST(ProtocolTest, AChangedParameterIsUsed) {
+  TempProtocol copy;
+  copy.Replace("protocol.yaml", "value: 45 'kg'", "value: 50 'kg'");
+  copy.Replace("protocol.yaml", "value: 28 days\n    description: screening values",
+               "value: 21 days\n    description: screening values");
+  auto loaded = Load(copy.dir());
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  auto weight_min = (*loaded)->program->ParameterValue("weight_min");
+  ASSERT_TRUE(weight_min.has_value());
+  EXPECT_EQ(weight_min->quantity.value, 50);
+  auto window = (*loaded)->program->ParameterValue("screening_window");
+  ASSERT_TRUE(window.has_value());
+  EXPECT_EQ(window->duration, (Duration{21, Duration::Unit::kDays}));
+}
+
+// ---- errors ----
+
+TEST(ProtocolErrorTest, MissingFolder) {
+  CheckResult r = Check("protocols/no-such-protocol");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.protocol, nullptr);
+  EXPECT_EQ(r.errors[0].code, ErrorCode::kNotFound);
+  EXPECT_EQ(r.errors[0].message,
+            "protocols/no-such-protocol: not a protocol folder (no such directory)");
+  auto loaded = Load("protocols/no-such-protocol");
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().code, ErrorCode::kNotFound);
+  // A file is not a folder either.
+  EXPECT_FALSE(Load("protocols/promis-mda5/protocol.yaml").has_value());
+}
+
+TEST(ProtocolErrorTest, MissingFile) {
+  TempProtocol copy;
+  fs::remove(copy.file("definitions.yaml"));
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+  EXPECT_EQ(r.protocol, nullptr);
+  EXPECT_EQ(r.errors[0].code, ErrorCode::kNotFound);
+  EXPECT_EQ(r.errors[0].message, copy.file("definitions.yaml").string() + ": cannot read the file");
+}
+
+TEST(ProtocolErrorTest, TwoMissingFilesAreBothReported) {
+  TempProtocol copy;
+  fs::remove(copy.file("elements.yaml"));
+  fs::remove(copy.file("criteria.yaml"));
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 2u) << AllMessages(r.errors);
+  EXPECT_TRUE(Contains(r.errors[0].message, "elements.yaml: cannot read the file"));
+  EXPECT_TRUE(Contains(r.errors[1].message, "criteria.yaml: cannot read the file"));
+  auto loaded = Load(copy.dir());
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().message,
+            r.errors[0].message + " (and 1 more: run 'trial protocol check')");
+}
+
+TEST(ProtocolErrorTest, MalformedYamlGivesLineAndColumn) {
+  TempProtocol copy;
+  // Line 5 of criteria.yaml is "  - id: IN1": an unclosed flow sequence starts there.
+  copy.Replace("criteria.yaml", "  - id: IN1\n", "  - id: [IN1\n");
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+  const Error& e = r.errors[0];
+  EXPECT_EQ(e.code, ErrorCode::kParse);
+  std::smatch m;
+  std::regex re("^" +
+                std::regex_replace(copy.file("criteria.yaml").string(),
+                                   std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+                R"(:(\d+):(\d+): .+)");
+  ASSERT_TRUE(std::regex_match(e.message, m, re)) << e.message;
+  // yaml-cpp notices the unclosed '[' at the next token (line 6, "kind:").
+  int line = std::stoi(m[1]);
+  EXPECT_TRUE(line == 5 || line == 6) << e.message;
+  EXPECT_GE(std::stoi(m[2]), 1) << e.message;
+  auto loaded = Load(copy.dir());
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().message, e.message);
+}
+
+TEST(ProtocolErrorTest, TopLevelNotAMapping) {
+  TempProtocol copy;
+  WriteText(copy.file("definitions.yaml"), "- just\n- a list\n");
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+  EXPECT_EQ(r.errors[0].code, ErrorCode::kParse);
+  EXPECT_EQ(r.errors[0].message,
+            copy.file("definitions.yaml").string() + ": expected a mapping at the top level");
+}
+
+TEST(ProtocolErrorTest, RuleTypeErrorNamesFileCriterionAndPosition) {
+  TempProtocol copy;
+  copy.Replace("criteria.yaml", "and W >= weight_min", "and W >= 120 'mm[Hg]'");
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+  EXPECT_EQ(r.protocol, nullptr);
+  const Error& e = r.errors[0];
+  EXPECT_EQ(e.code, ErrorCode::kType);
+  // "age_on(S) >= age_min and age_on(S) < age_max and W >= ...": W is at column 50.
+  EXPECT_EQ(e.message.rfind(copy.file("criteria.yaml").string() + ": IN1 rule:1:50: ", 0), 0u)
+      << e.message;
+  EXPECT_TRUE(Contains(e.message, "criteria.yaml")) << e.message;
+  EXPECT_TRUE(Contains(e.message, "IN1")) << e.message;
+  EXPECT_TRUE(Contains(e.message, "'mm[Hg]'")) << e.message;
+  EXPECT_TRUE(Contains(e.message, "cannot compare 'W' (g) with 'mm[Hg]'")) << e.message;
+  auto loaded = Load(copy.dir());
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().message, e.message);
+}
+
+TEST(ProtocolErrorTest, EveryRuleErrorIsReported) {
+  TempProtocol copy;
+  copy.Replace("criteria.yaml", "rule: exists(conditions(other_myositis))",
+               "rule: exists(conditions(other_myositis)");  // EX1: syntax
+  copy.Replace("criteria.yaml", "rule: used_within(ivig, ivig_lookback)",
+               "rule: used_within(ivig, ivig_lookback) and W");                   // EX13: type
+  copy.Replace("criteria.yaml", "and W >= weight_min", "and W >= 120 'mm[Hg]'");  // IN1: units
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 3u) << AllMessages(r.errors);
+  const std::string crit = copy.file("criteria.yaml").string();
+  EXPECT_EQ(r.errors[0].message.rfind(crit + ": IN1 rule:1:50: cannot compare", 0), 0u)
+      << r.errors[0].message;
+  EXPECT_EQ(r.errors[1].code, ErrorCode::kParse);
+  EXPECT_EQ(r.errors[1].message,
+            crit + ": EX1 rule:1:34: expected ')' to close the argument list, found end of rule");
+  EXPECT_EQ(r.errors[2].code, ErrorCode::kType);
+  EXPECT_EQ(r.errors[2].message.rfind(crit + ": EX13 rule:1:", 0), 0u) << r.errors[2].message;
+  auto loaded = Load(copy.dir());
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().message,
+            r.errors[0].message + " (and 2 more: run 'trial protocol check')");
+}
+
+TEST(ProtocolErrorTest, EveryStructuralErrorIsReportedWithItsFile) {
+  TempProtocol copy;
+  copy.Replace("elements.yaml", "codes: [loinc:29463-7]", "codes: [lonic:29463-7]");
+  copy.Replace("criteria.yaml", "questions: [Q-ERYTHEMA-AB-IGNE]", "questions: [Q-NO-SUCH]");
+  copy.Replace("protocol.yaml", "parameters: [window_ends_inclusive]",
+               "parameters: [no_such_parameter]");
+  CheckResult r = Check(copy.dir());
+  EXPECT_EQ(r.protocol, nullptr);
+  ASSERT_EQ(r.errors.size(), 3u) << AllMessages(r.errors);
+  const std::string all = AllMessages(r.errors);
+  bool alias = false, question = false, parameter = false;
+  for (const auto& e : r.errors) {
+    if (Contains(e.message, "unknown code-system alias 'lonic'")) {
+      alias = true;
+      EXPECT_EQ(e.message.rfind(copy.file("elements.yaml").string() + ":", 0), 0u) << e.message;
+      EXPECT_TRUE(std::regex_search(e.message, std::regex(R"(elements\.yaml:\d+:\d+: )")))
+          << e.message;
+    }
+    if (Contains(e.message, "unknown question 'Q-NO-SUCH'")) {
+      question = true;
+      EXPECT_EQ(e.message, copy.file("criteria.yaml").string() +
+                               ": IN2 refers to an unknown question 'Q-NO-SUCH'");
+    }
+    if (Contains(e.message, "unknown parameter 'no_such_parameter'")) {
+      parameter = true;
+      EXPECT_EQ(e.message.rfind(copy.file("protocol.yaml").string() + ":", 0), 0u) << e.message;
+      EXPECT_TRUE(Contains(e.message, "Q-WINDOW-ENDS")) << e.message;
+    }
+  }
+  EXPECT_TRUE(alias) << all;
+  EXPECT_TRUE(question) << all;
+  EXPECT_TRUE(parameter) << all;
+  auto loaded = Load(copy.dir());
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().message,
+            r.errors[0].message + " (and 2 more: run 'trial protocol check')");
+}
+
+// The brief's combination: a bad code alias (elements.yaml), a rule syntax error (criteria.yaml)
+// and an unknown question id. Today rules are compiled only when the files are otherwise sound,
+// so the rule error is not reported together with the other two.
+TEST(ProtocolErrorTest, RuleErrorsAreReportedTogetherWithFileErrors) {
+  TempProtocol copy;
+  copy.Replace("elements.yaml", "codes: [loinc:29463-7]", "codes: [lonic:29463-7]");
+  copy.Replace("criteria.yaml", "rule: exists(conditions(other_myositis))",
+               "rule: exists(conditions(other_myositis)");
+  copy.Replace("criteria.yaml", "questions: [Q-ERYTHEMA-AB-IGNE]", "questions: [Q-NO-SUCH]");
+  CheckResult r = Check(copy.dir());
+  EXPECT_EQ(r.protocol, nullptr);
+  EXPECT_GE(r.errors.size(), 3u) << AllMessages(r.errors);
+  bool elements = false, syntax = false, question = false;
+  for (const auto& e : r.errors) {
+    elements = elements || Contains(e.message, "elements.yaml");
+    syntax = syntax || Contains(e.message, "criteria.yaml: EX1 rule:1:34:");
+    question = question || Contains(e.message, "unknown question 'Q-NO-SUCH'");
+  }
+  EXPECT_TRUE(elements) << AllMessages(r.errors);
+  EXPECT_TRUE(syntax) << AllMessages(r.errors);
+  EXPECT_TRUE(question) << AllMessages(r.errors);
+}
+
+TEST(ProtocolErrorTest, DefinitionAndParameterErrors) {
+  {
+    TempProtocol copy;
+    copy.Replace("definitions.yaml", "W: screening_value(body_weight).value",
+                 "W: screening_value(body_weight).value +");
+    CheckResult r = Check(copy.dir());
+    ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+    EXPECT_EQ(r.errors[0].code, ErrorCode::kParse);
+    EXPECT_EQ(r.errors[0].message, copy.file("definitions.yaml").string() +
+                                       ": W:1:37: expected an expression, found end of rule");
+  }
+  {
+    TempProtocol copy;
+    copy.Replace("protocol.yaml", "value: 45 'kg'", "value: 45 'kgg'");
+    CheckResult r = Check(copy.dir());
+    ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+    EXPECT_EQ(r.errors[0].code, ErrorCode::kParse);
+    EXPECT_NE(r.errors[0].message.find("protocol.yaml: parameter weight_min:1:1: unit 'kgg'"),
+              std::string::npos)
+        << r.errors[0].message;
+  }
+}
+
+// protocol.h: every error names its file. A parameter's rule error names only the parameter.
+TEST(ProtocolErrorTest, ParameterErrorNamesProtocolYaml) {
+  TempProtocol copy;
+  copy.Replace("protocol.yaml", "value: 45 'kg'", "value: 45 'kgg'");
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+  EXPECT_TRUE(Contains(r.errors[0].message, "protocol.yaml")) << r.errors[0].message;
+  EXPECT_TRUE(Contains(r.errors[0].message, "weight_min")) << r.errors[0].message;
+}
+
+TEST(ProtocolErrorTest, ElementErrors) {
+  TempProtocol copy;
+  copy.Replace("elements.yaml", "half_life: 8.7 h", "half_life: 8.7 kg");
+  copy.Replace("elements.yaml", "  unit: mm[Hg]\n", "  unit: mm[Hgg]\n");
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 2u) << AllMessages(r.errors);
+  const std::string all = AllMessages(r.errors);
+  EXPECT_TRUE(Contains(all, "half_life must be a duration such as '8.7 h'")) << all;
+  EXPECT_TRUE(Contains(all, "unit 'mm[Hgg]'")) << all;
+  for (const auto& e : r.errors) {
+    EXPECT_TRUE(std::regex_search(e.message, std::regex(R"(elements\.yaml:\d+:\d+: )")))
+        << e.message;
+  }
+}
+
+}  // namespace
+}  // namespace trial::protocol
