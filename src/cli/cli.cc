@@ -182,6 +182,11 @@ int Screen(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   out << (format == "json" ? eligibility::ToJson(**protocol, *result)
                            : eligibility::ToText(**protocol, *result));
+  // Data the protocol needed but could not use (an unknown unit, a date without a day) goes to
+  // stderr, so that the JSON on stdout keeps the profile's exact shape.
+  if (format == "json") {
+    for (const auto& w : result->warnings) err << "trial screen: warning: " << w << "\n";
+  }
   return kExitOk;
 }
 

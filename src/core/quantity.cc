@@ -414,8 +414,34 @@ std::string Quantity::ToString() const {
   return out;
 }
 
+namespace {
+
+// The annotations of a unit code in order ("{tbl}/d" -> "{tbl}"): what is counted.
+std::string Annotations(const std::string& code) {
+  std::string out;
+  size_t i = 0;
+  while ((i = code.find('{', i)) != std::string::npos) {
+    size_t j = code.find('}', i);
+    if (j == std::string::npos) break;
+    out.append(code, i, j - i + 1);
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<Quantity> Convert(const Quantity& q, const Unit& to,
                          std::optional<double> molar_mass_g_per_mol) {
+  // Annotations are dimensionless in UCUM, but tablets are not capsules: two units that both
+  // name what they count must name the same thing.
+  if (q.unit.code().find('{') != std::string::npos && to.code().find('{') != std::string::npos) {
+    std::string a = Annotations(q.unit.code()), b = Annotations(to.code());
+    if (a != b) {
+      return Fail(ErrorCode::kType, "cannot convert " + Quote(q.unit.code()) + " to " +
+                                        Quote(to.code()) + ": they count different things");
+    }
+  }
   const Dimension& from_dim = q.unit.dim();
   double base = q.value * q.unit.factor();
   if (from_dim != to.dim()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "rules/program.h"
 
@@ -48,6 +49,33 @@ Result<void> CheckUnits(const protocol::Protocol& p, const record::PatientRecord
     }
   }
   return {};
+}
+
+// The record's warnings that concern the patient or a resource some data element matches.
+std::vector<std::string> RelevantWarnings(const protocol::Protocol& p,
+                                          const record::PatientRecord& rec) {
+  if (rec.warnings.empty()) return {};
+  std::set<std::string> used = {"Patient/" + rec.patient.id};
+  auto mark = [&](const record::Source& src, const std::vector<record::Coding>& codes) {
+    for (const auto& e : p.catalog.elements) {
+      if (e->Match(codes)) {
+        used.insert(src.ToString());
+        return;
+      }
+    }
+  };
+  for (const auto& o : rec.observations) mark(o.source, o.codes);
+  for (const auto& c : rec.conditions) mark(c.source, c.codes);
+  for (const auto& a : rec.allergies) mark(a.source, a.codes);
+  for (const auto& x : rec.exposures) mark(x.source, x.codes);
+  for (const auto& q : rec.requests) mark(q.source, q.codes);
+  for (const auto& st : rec.stays) used.insert(st.source.ToString());
+  for (const auto& c : rec.consents) used.insert(c.source.ToString());
+  std::vector<std::string> out;
+  for (const auto& w : rec.warnings) {
+    if (used.count(w.substr(0, w.find(':')))) out.push_back(w);
+  }
+  return out;
 }
 
 std::string Explain(Outcome o, const rules::Trace& t) {
@@ -114,6 +142,7 @@ Result<Screening> Screen(const protocol::Protocol& p, const record::PatientRecor
   s.verdict = any_fail   ? Verdict::kIneligible
               : all_pass ? Verdict::kEligible
                          : Verdict::kIncomplete;
+  if (options.explain) s.warnings = RelevantWarnings(p, rec);
   return s;
 }
 
@@ -199,6 +228,10 @@ std::string ToText(const protocol::Protocol& p, const Screening& s) {
     }
   }
   out += "\nVERDICT: " + std::string(VerdictName(s.verdict)) + "\n";
+  if (!s.warnings.empty()) {
+    out += "\nData present but not usable:\n";
+    for (const auto& w : s.warnings) out += "  " + w + "\n";
+  }
   return out;
 }
 

@@ -32,6 +32,9 @@ struct Screening {
   Date randomization_date;
   Verdict verdict = Verdict::kIncomplete;
   std::vector<CriterionResult> criteria;  // protocol order
+  // Reader warnings about resources the protocol uses (a value in an unknown unit, a date
+  // without a day): data that was present but could not be used.
+  std::vector<std::string> warnings;
 };
 
 struct Options {

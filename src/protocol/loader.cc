@@ -55,10 +55,12 @@ class Loader {
     p->program = std::move(*program);
     for (auto& c : p->criteria) {
       if (c.rule.empty()) continue;  // already reported as missing
-      auto id = p->program->AddRule(c.rule, Path("criteria.yaml") + ": " + c.id + " rule",
-                                    rules::RuleType::kBool);
+      auto id = p->program->AddRule(c.rule, Path("criteria.yaml"), rules::RuleType::kBool,
+                                    rule_starts_[c.id]);
       if (!id) {
-        errors_.push_back(id.error());
+        Error e = id.error();
+        e.message += " (rule of " + c.id + ")";
+        errors_.push_back(std::move(e));
         continue;
       }
       c.rule_id = *id;
@@ -102,8 +104,12 @@ class Loader {
     }
     std::stringstream ss;
     ss << in.rdbuf();
+    std::string text = ss.str();
+    auto& lines = raw_[file];
+    std::stringstream split(text);
+    for (std::string line; std::getline(split, line);) lines.push_back(line);
     try {
-      YAML::Node n = YAML::Load(ss.str());
+      YAML::Node n = YAML::Load(text);
       if (!n.IsMap()) {
         errors_.push_back(Error{ErrorCode::kParse, path + ": expected a mapping at the top level"});
         return YAML::Node();
@@ -497,7 +503,11 @@ class Loader {
         continue;
       }
       d.text = kv.second.Scalar();
-      d.origin = Path("definitions.yaml") + ": " + d.name;
+      d.origin = Path("definitions.yaml");
+      rules::TextStart start = StartOf(kv.second, "definitions.yaml");
+      d.line = start.line;
+      d.column = start.column;
+      d.indent = start.indent;
       p.catalog.definitions.push_back(std::move(d));
     }
   }
@@ -523,6 +533,8 @@ class Loader {
       c.text = Text(n, "text", true);
       c.reading = Text(n, "reading", false);
       c.rule = Text(n, "rule", true);
+      if (n.IsMap() && n["rule"].IsDefined())
+        rule_starts_[c.id] = StartOf(n["rule"], "criteria.yaml");
       c.questions = TextList(n, "questions");
       if (!c.id.empty() && !ids.insert(c.id).second)
         Fail(n, "duplicate criterion id '" + c.id + "'");
@@ -555,6 +567,18 @@ class Loader {
   }
 
   void CrossCheck(Protocol& p) {
+    // One namespace for rule names: elements, parameters, definitions, and the reserved names.
+    std::map<std::string, std::string> names = {{"S", "a reserved name (the screening date)"},
+                                                {"R", "a reserved name (the randomization date)"},
+                                                {"patient", "a reserved name"}};
+    auto claim = [&](const std::string& name, const std::string& what, const std::string& file) {
+      auto [it, fresh] = names.emplace(name, what);
+      if (!fresh)
+        FailFile(file, what + " '" + name + "' clashes with " + it->second + " of the same name");
+    };
+    for (const auto& e : p.catalog.elements) claim(e->name, "data element", "elements.yaml");
+    for (const auto& param : p.catalog.parameters) claim(param.name, "parameter", "protocol.yaml");
+    for (const auto& d : p.catalog.definitions) claim(d.name, "definition", "definitions.yaml");
     std::set<std::string> question_ids, criterion_ids;
     for (const auto& q : p.questions) question_ids.insert(q.id);
     for (const auto& c : p.criteria) criterion_ids.insert(c.id);
@@ -576,8 +600,30 @@ class Loader {
     }
   }
 
+  // Where a rule scalar's text starts in its file, so rule errors point into the YAML file.
+  rules::TextStart StartOf(const YAML::Node& n, const std::string& file) {
+    const YAML::Mark m = n.Mark();
+    rules::TextStart t{m.line + 1, m.column + 1, m.column};
+    const auto& lines = raw_[file];
+    if (m.is_null() || m.line < 0 || static_cast<size_t>(m.line) >= lines.size()) return t;
+    const std::string& l = lines[static_cast<size_t>(m.line)];
+    char c = static_cast<size_t>(m.column) < l.size() ? l[static_cast<size_t>(m.column)] : ' ';
+    if (c == '"' || c == '\'') return {m.line + 1, m.column + 2, m.column + 1};
+    if (c != '|' && c != '>') return t;
+    // A block scalar: its text starts on the next non-blank line, whose indentation YAML strips.
+    for (size_t k = static_cast<size_t>(m.line) + 1; k < lines.size(); ++k) {
+      size_t indent = lines[k].find_first_not_of(' ');
+      if (indent == std::string::npos) continue;
+      int i = static_cast<int>(indent);
+      return {static_cast<int>(k) + 1, i + 1, i};
+    }
+    return t;
+  }
+
   std::string dir_;
   std::string file_;
+  std::map<std::string, std::vector<std::string>> raw_;  // each file's lines
+  std::map<std::string, rules::TextStart> rule_starts_;  // criterion id -> its rule's start
   std::map<std::string, std::string> systems_;
   std::vector<Error> errors_;
 };

@@ -39,7 +39,8 @@ std::string_view TypeName(const json& j) { return j.type_name(); }
 
 // The resource being read, for messages.
 struct Ctx {
-  std::string where;  // "Observation/wbc"
+  std::string where;                             // "Observation/wbc"
+  std::vector<std::string>* warnings = nullptr;  // the record's warnings, when known
 };
 
 // An element path such as "valueQuantity.code", held in up to three parts so that nothing is
@@ -128,10 +129,35 @@ TimePoint ParseTime(const std::string& text, const Ctx& ctx, const Elem& elem) {
   return *t;
 }
 
+// A valid FHIR date without a day ("1975", "1975-08"): too imprecise for the protocol's day
+// counts, but not malformed.
+bool IsPartialDate(const std::string& t) {
+  auto digits = [&](size_t from, size_t n) {
+    for (size_t i = from; i < from + n; ++i) {
+      if (i >= t.size() || t[i] < '0' || t[i] > '9') return false;
+    }
+    return true;
+  };
+  if (t.size() == 4) return digits(0, 4);
+  if (t.size() == 7 && digits(0, 4) && t[4] == '-' && digits(5, 2)) {
+    int month = (t[5] - '0') * 10 + (t[6] - '0');
+    return month >= 1 && month <= 12;
+  }
+  return false;
+}
+
 std::optional<TimePoint> TimeField(const json& obj, std::string_view key, const Ctx& ctx,
                                    const Elem& elem) {
   const std::string* s = String(obj, key, ctx, elem);
   if (s == nullptr) return std::nullopt;
+  if (IsPartialDate(*s)) {
+    // Kept as unknown (missing), not an error: the data is valid, only imprecise.
+    if (ctx.warnings) {
+      ctx.warnings->push_back(ctx.where + ": " + elem.Str() + " '" + *s +
+                              "' has no day; treated as unknown");
+    }
+    return std::nullopt;
+  }
   return ParseTime(*s, ctx, elem);
 }
 
@@ -645,7 +671,8 @@ bool IsInpatientClass(const json& cls, const Ctx& ctx) {
 void ReadEncounter(Reader& r, const json& res, Ctx& ctx, Source source) {
   r.CheckSubject(res, "subject", ctx);
   std::string_view status = StringOr(res, "status", ctx, "status");
-  if (status == "entered-in-error" || status == "cancelled") return;
+  // A planned or cancelled encounter is no stay.
+  if (status == "entered-in-error" || status == "cancelled" || status == "planned") return;
   const json* cls = Field(res, "class");
   if (cls == nullptr || !IsInpatientClass(*cls, ctx)) return;
   Stay s;
@@ -797,7 +824,7 @@ PatientRecord ReadParsed(const json& bundle) {
     const Ctx pre{"Patient"};
     std::string id(StringOr(res, "id", pre, "id"));
     std::string full_url = pe.full_url != nullptr ? *pe.full_url : std::string();
-    const Ctx ctx{"Patient/" + (id.empty() ? full_url : id)};
+    const Ctx ctx{"Patient/" + (id.empty() ? full_url : id), &r.record.warnings};
     ReadPatient(r, res, ctx, id);
     r.SetPatient(std::move(full_url), id);
   }
@@ -824,7 +851,7 @@ PatientRecord ReadParsed(const json& bundle) {
     } else if (e.full_url != nullptr) {
       source.id = *e.full_url;
     }
-    Ctx ctx{source.ToString()};
+    Ctx ctx{source.ToString(), &r.record.warnings};
     try {
       switch (e.kind) {
         case Kind::kObservation:

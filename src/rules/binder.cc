@@ -173,11 +173,11 @@ class Binder {
     return {};
   }
 
-  Result<const BoundNode*> BindRule(std::string_view text, const std::string& origin,
-                                    RuleType want) {
+  Result<const BoundNode*> BindRule(std::string_view text, const std::string& origin, RuleType want,
+                                    TextStart start) {
     expansions_ = 0;  // the expansion limit is per rule
     const std::string& kept = Keep(std::string(text));
-    auto tree = Parse(kept, origin);
+    auto tree = Parse(kept, origin, start);
     if (!tree) return std::unexpected(tree.error());
     frames_.push_back(Frame{kept, origin});
     auto bound = Bind(**tree);
@@ -185,8 +185,9 @@ class Binder {
     if (!bound) return bound;
     if (want == RuleType::kBool && (*bound)->type.kind != TypeKind::kBool &&
         (*bound)->type.kind != TypeKind::kAny) {
-      return Fail(ErrorCode::kType, origin +
-                                        ":1:1: a criterion must be a condition (true, false "
+      return Fail(ErrorCode::kType, origin + ":" + std::to_string(start.line) + ":" +
+                                        std::to_string(start.column) +
+                                        ": a criterion must be a condition (true, false "
                                         "or unknown), but this rule gives " +
                                         (*bound)->type.ToString());
     }
@@ -236,7 +237,7 @@ class Binder {
     auto it = parsed_.find(d.name);
     if (it != parsed_.end()) return &it->second;
     const std::string& text = Keep(d.text);
-    auto tree = Parse(text, d.origin);
+    auto tree = Parse(text, d.origin, TextStart{d.line, d.column, d.indent});
     if (!tree) return std::unexpected(tree.error());
     auto& slot = parsed_[d.name];
     slot.push_back(std::move(*tree));
@@ -325,8 +326,8 @@ class Binder {
         return BindCall(n);
       case NodeKind::kLambda:
         return Err(n.span,
-                   "a function 'x -> ...' is only allowed as an argument of filter, any "
-                   "or all");
+                   "a function 'x -> ...' is only allowed as an argument of filter, any, all, "
+                   "max_of or min_of");
       case NodeKind::kField:
         return BindField(n);
       case NodeKind::kUnary:
@@ -1192,13 +1193,9 @@ class Binder {
     scopes_.pop_back();  // the barrier
     frames_.pop_back();
     if (!bound) return bound;
-    // Traces show the call as written, not the definition's body with its parameter names.
-    impl_.arena.push_back(**bound);
-    BoundNode* shown = &impl_.arena.back();
-    const Frame& caller = frames_.back();
-    if (n.span.end <= caller.text.size() && n.span.begin <= n.span.end) {
-      shown->text = OneLine(caller.text.substr(n.span.begin, n.span.end - n.span.begin));
-    }
+    // Traces show the call as written and its value, not the body with its parameter names.
+    auto* shown = New(BoundKind::kExpansion, n, (*bound)->type);
+    shown->children = {*bound};
     return shown;
   }
 
@@ -1227,9 +1224,10 @@ Result<std::unique_ptr<Program>> Program::Create(const Catalog& catalog) {
   return p;
 }
 
-Result<int> Program::AddRule(std::string_view text, const std::string& origin, RuleType type) {
+Result<int> Program::AddRule(std::string_view text, const std::string& origin, RuleType type,
+                             TextStart start) {
   size_t before = impl_->arena.size();
-  auto bound = impl_->binder->BindRule(text, origin, type);
+  auto bound = impl_->binder->BindRule(text, origin, type, start);
   if (!bound) {
     impl_->arena.resize(before);  // nothing of a failed rule stays behind
     return std::unexpected(bound.error());

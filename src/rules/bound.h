@@ -140,7 +140,8 @@ enum class BoundKind : uint8_t {
   kBetween,
   kIsUnknown,
   kList,
-  kLambda,  // slot = the parameter's local slot; children[0] = body
+  kLambda,     // slot = the parameter's local slot; children[0] = body
+  kExpansion,  // a call of a definition with parameters; children[0] = its expanded body
 };
 
 struct BoundNode {

@@ -67,7 +67,7 @@ struct Parameter {
   std::string name;
   std::string text;  // the value as written (a constant rule expression: `28 days`, `45 'kg'`)
   std::string description;
-  std::string origin;  // where it was written ("protocols/x/protocol.yaml"), for error messages
+  std::string origin = {};  // where it was written ("protocols/x/protocol.yaml"), for errors
 };
 
 // A named expression shared by rules; with parameters it is expanded at each call like a macro
@@ -77,6 +77,9 @@ struct Definition {
   std::vector<std::string> params;
   std::string text;
   std::string origin;  // where it was written, for error messages
+  int line = 1;        // where `text` starts in that file
+  int column = 1;
+  int indent = 0;  // the indentation stripped from its later lines
 };
 
 struct Catalog {

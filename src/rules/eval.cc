@@ -782,6 +782,16 @@ struct Session::State {
       }
       case BoundKind::kLambda:
         return Eval(*n.children[0]);
+      case BoundKind::kExpansion: {
+        ++quiet;
+        Value v = Eval(*n.children[0]);
+        --quiet;
+        if (Tracing() && v.kind != Kind::kList && v.kind != Kind::kFact &&
+            v.kind != Kind::kAlternatives) {
+          Step(n.text + " -> " + Describe(v));
+        }
+        return v;
+      }
       case BoundKind::kField: {
         Value t = Eval(*n.children[0]);
         return FieldOf(t, n.field);
@@ -893,6 +903,48 @@ struct Session::State {
     return f(a, b);
   }
 
+  // Applies `f` to every combination of the alternatives among `args` (facts tied for latest)
+  // and collapses the results: agreeing ties decide, disagreeing ones give unknown.
+  template <class F>
+  Value LiftArgs(std::vector<Value> args, F f, size_t from = 0) {
+    size_t i = from;
+    while (i < args.size() && args[i].kind != Kind::kAlternatives) ++i;
+    if (i == args.size()) return f(args);
+    std::shared_ptr<const List> alts = args[i].list;
+    std::vector<Value> out;
+    for (const auto& alt : alts->items) {
+      args[i] = alt;
+      out.push_back(LiftArgs(args, f, i + 1));
+    }
+    return Collapse(std::move(out));
+  }
+
+  // FACTS.md §5.1: CrCl = (140 - age) x weight(kg) / (72 x SCr(mg/dL)), x 0.85 if female.
+  Value CockcroftGault(const Value& age, const Value& w, const Value& scr, const Value& female) {
+    static const Unit kKg = *Unit::Parse("kg");
+    static const Unit kMgDl = *Unit::Parse("mg/dL");
+    static const Unit kMlMin = *Unit::Parse("mL/min");
+    if (age.kind != Kind::kNumber || w.kind != Kind::kQuantity || scr.kind != Kind::kQuantity ||
+        female.kind != Kind::kBool) {
+      return Value::Unknown();
+    }
+    auto kg = Convert(w.quantity, kKg);
+    auto mgdl = Convert(scr.quantity, kMgDl);
+    if (!kg || !mgdl || mgdl->value <= 0 || kg->comparator != Comparator::kEq ||
+        mgdl->comparator != Comparator::kEq) {
+      return Value::Unknown();
+    }
+    double crcl = (140.0 - age.number) * kg->value / (72.0 * mgdl->value);
+    if (female.b) crcl *= 0.85;
+    Value out = Value::Qty(Quantity{crcl, kMlMin, Comparator::kEq});
+    if (Tracing()) {
+      Step("Cockcroft-Gault creatinine clearance = " + out.quantity.ToString() + " (age " +
+           Describe(age) + ", weight " + kg->ToString() + ", creatinine " + mgdl->ToString() +
+           (female.b ? ", x 0.85 female)" : ", male)"));
+    }
+    return out;
+  }
+
   Value Compare(Op op, const Value& a, const Value& b) {
     return Lift2(a, b, [&](const Value& x, const Value& y) { return Compare1(op, x, y); });
   }
@@ -934,9 +986,31 @@ struct Session::State {
         return FromTruth(
             CompareIntervals(op, ToInterval(a, Comparator::kEq), ToInterval(b, Comparator::kEq)));
       }
-      case Kind::kString:
-      case Kind::kBool:
       case Kind::kDuration: {
+        // Days and weeks compare in days, months and years in months; a day count against a
+        // calendar month count has no fixed answer.
+        auto in = [](const Duration& d, bool* calendar) {
+          *calendar = d.unit == Duration::Unit::kMonths || d.unit == Duration::Unit::kYears;
+          switch (d.unit) {
+            case Duration::Unit::kDays:
+              return static_cast<double>(d.amount);
+            case Duration::Unit::kWeeks:
+              return 7.0 * d.amount;
+            case Duration::Unit::kMonths:
+              return static_cast<double>(d.amount);
+            case Duration::Unit::kYears:
+              return 12.0 * d.amount;
+          }
+          return 0.0;
+        };
+        bool cx = false, cy = false;
+        double a = in(x.duration, &cx), b = in(y.duration, &cy);
+        if (cx != cy) return Value::Unknown();
+        return FromTruth(
+            CompareIntervals(op, ToInterval(a, Comparator::kEq), ToInterval(b, Comparator::kEq)));
+      }
+      case Kind::kString:
+      case Kind::kBool: {
         bool eq = SameValue(x, y);
         if (op == Op::kEq) return Value::Bool(eq);
         if (op == Op::kNe) return Value::Bool(!eq);
@@ -1155,7 +1229,10 @@ struct Session::State {
           all.insert(key);
           if (item.kind != Kind::kFact || item.fact.certain) certain.insert(key);
         }
-        if (certain.size() != all.size()) return Value::Unknown();
+        if (certain.size() != all.size()) {
+          // Uncertain members: at least the certain count (decides `>= 2` when 2 are certain).
+          return Value::Qty(Quantity{static_cast<double>(certain.size()), Unit(), Comparator::kGe});
+        }
         Value out = Value::Number(static_cast<double>(certain.size()));
         if (Tracing())
           Step(n.text + " = " + Describe(out) +
@@ -1175,7 +1252,9 @@ struct Session::State {
         Key best_key;
         for (const auto& item : l.list->items) {
           Key k = KeyOf(item.fact);
-          if (best.empty() || (latest ? best_key < k : k < best_key)) {
+          // Undated facts are the oldest for `latest` and are never `earliest` over a dated one.
+          bool before = k.dated != best_key.dated ? k.dated : k < best_key;
+          if (best.empty() || (latest ? best_key < k : before)) {
             best.clear();
             best.push_back(item);
             best_key = k;
@@ -1325,17 +1404,17 @@ struct Session::State {
           return FromTruth(IsCurrent(v.fact.cond()));
         });
       }
-      case Builtin::kOverlaps: {
-        Value f = Eval(*args[0]);
-        Value from = Eval(*args[1]);
-        Value to = Eval(*args[2]);
-        if (f.kind != Kind::kFact || from.kind != Kind::kDate || to.kind != Kind::kDate) {
-          return Value::Unknown();
-        }
-        Period p = PeriodOf(f.fact);
-        if (!p.start) return Value::Unknown();
-        return Value::Bool(*p.start <= to.date && p.end >= from.date);
-      }
+      case Builtin::kOverlaps:
+        return LiftArgs(
+            {Eval(*args[0]), Eval(*args[1]), Eval(*args[2])}, [&](const std::vector<Value>& a) {
+              const Value& f = a[0];
+              if (f.kind != Kind::kFact || a[1].kind != Kind::kDate || a[2].kind != Kind::kDate) {
+                return Value::Unknown();
+              }
+              Period p = PeriodOf(f.fact);
+              if (!p.start) return Value::Unknown();
+              return Value::Bool(*p.start <= a[2].date && p.end >= a[1].date);
+            });
       case Builtin::kDailyDose: {
         Value f = Eval(*args[0]);
         return Lift1(f, [&](const Value& v) {
@@ -1350,26 +1429,27 @@ struct Session::State {
           return out;
         });
       }
-      case Builtin::kWashoutEnd: {
-        Value f = Eval(*args[0]);
-        Value times = Eval(*args[1]);
-        if (f.kind != Kind::kFact || times.kind != Kind::kNumber) return Value::Unknown();
-        const auto& x = f.fact.exposure();
-        if (x.ongoing) return Value::DateV(Date::Max());
-        double half_life_s = Attribute(f.fact, "half_life", -1);
-        if (half_life_s <= 0) {
-          Missing("the half-life of " + Describe(f));
-          return Value::Unknown();
-        }
-        double days = std::ceil(times.number * half_life_s / 86400.0 - 1e-9);
-        Value out = Value::DateV(x.end.AddDays(static_cast<int32_t>(days)));
-        if (Tracing()) {
-          Step("washout of " + Describe(f) + " (" + (f.fact.member ? f.fact.member->name : "") +
-               ") ends " + out.date.ToString() + " (last dose " + x.end.ToString() + " + " +
-               std::to_string(static_cast<int>(days)) + " days)");
-        }
-        return out;
-      }
+      case Builtin::kWashoutEnd:
+        return LiftArgs({Eval(*args[0]), Eval(*args[1])}, [&](const std::vector<Value>& a) {
+          const Value& f = a[0];
+          const Value& times = a[1];
+          if (f.kind != Kind::kFact || times.kind != Kind::kNumber) return Value::Unknown();
+          const auto& x = f.fact.exposure();
+          if (x.ongoing) return Value::DateV(Date::Max());
+          double half_life_s = Attribute(f.fact, "half_life", -1);
+          if (half_life_s <= 0) {
+            Missing("the half-life of " + Describe(f));
+            return Value::Unknown();
+          }
+          double days = std::ceil(times.number * half_life_s / 86400.0 - 1e-9);
+          Value out = Value::DateV(x.end.AddDays(static_cast<int32_t>(days)));
+          if (Tracing()) {
+            Step("washout of " + Describe(f) + " (" + (f.fact.member ? f.fact.member->name : "") +
+                 ") ends " + out.date.ToString() + " (last dose " + x.end.ToString() + " + " +
+                 std::to_string(static_cast<int>(days)) + " days)");
+          }
+          return out;
+        });
       case Builtin::kCoversEveryDay:
       case Builtin::kMaxDailyDose:
       case Builtin::kStableDailyDose: {
@@ -1384,49 +1464,24 @@ struct Session::State {
         if (n.builtin == Builtin::kMaxDailyDose) return MaxDailyDose(*l.list, from.date, to.date);
         return StableDailyDose(*l.list, from.date, to.date);
       }
-      case Builtin::kAgeOn: {
-        Value d = Eval(*args[0]);
-        if (d.kind != Kind::kDate) return Value::Unknown();
-        if (!rec.patient.birth_date) {
-          Missing("the patient's birth date (Patient.birthDate)");
-          return Value::Unknown();
-        }
-        Value out = Value::Number(rec.patient.birth_date->CompletedYearsOn(d.date));
-        if (Tracing()) {
-          Step("age on " + d.date.ToString() + " = " + Describe(out) + " (born " +
-               rec.patient.birth_date->ToString() + ")");
-        }
-        return out;
-      }
-      case Builtin::kCockcroftGault: {
-        // FACTS.md §5.1: CrCl = (140 - age) x weight(kg) / (72 x SCr(mg/dL)), x 0.85 if female.
-        Value age = Eval(*args[0]);
-        Value w = Eval(*args[1]);
-        Value scr = Eval(*args[2]);
-        Value female = Eval(*args[3]);
-        static const Unit kKg = *Unit::Parse("kg");
-        static const Unit kMgDl = *Unit::Parse("mg/dL");
-        static const Unit kMlMin = *Unit::Parse("mL/min");
-        if (age.kind != Kind::kNumber || w.kind != Kind::kQuantity || scr.kind != Kind::kQuantity ||
-            female.kind != Kind::kBool) {
-          return Value::Unknown();
-        }
-        auto kg = Convert(w.quantity, kKg);
-        auto mgdl = Convert(scr.quantity, kMgDl);
-        if (!kg || !mgdl || mgdl->value <= 0 || kg->comparator != Comparator::kEq ||
-            mgdl->comparator != Comparator::kEq) {
-          return Value::Unknown();
-        }
-        double crcl = (140.0 - age.number) * kg->value / (72.0 * mgdl->value);
-        if (female.b) crcl *= 0.85;
-        Value out = Value::Qty(Quantity{crcl, kMlMin, Comparator::kEq});
-        if (Tracing()) {
-          Step("Cockcroft-Gault creatinine clearance = " + out.quantity.ToString() + " (age " +
-               Describe(age) + ", weight " + kg->ToString() + ", creatinine " + mgdl->ToString() +
-               (female.b ? ", x 0.85 female)" : ", male)"));
-        }
-        return out;
-      }
+      case Builtin::kAgeOn:
+        return LiftArgs({Eval(*args[0])}, [&](const std::vector<Value>& a) {
+          if (a[0].kind != Kind::kDate) return Value::Unknown();
+          if (!rec.patient.birth_date) {
+            Missing("the patient's birth date (Patient.birthDate)");
+            return Value::Unknown();
+          }
+          Value out = Value::Number(rec.patient.birth_date->CompletedYearsOn(a[0].date));
+          if (Tracing()) {
+            Step("age on " + a[0].date.ToString() + " = " + Describe(out) + " (born " +
+                 rec.patient.birth_date->ToString() + ")");
+          }
+          return out;
+        });
+      case Builtin::kCockcroftGault:
+        return LiftArgs(
+            {Eval(*args[0]), Eval(*args[1]), Eval(*args[2]), Eval(*args[3])},
+            [&](const std::vector<Value>& a) { return CockcroftGault(a[0], a[1], a[2], a[3]); });
       case Builtin::kMaxOf:
       case Builtin::kMinOf: {
         Value l = Eval(*args[0]);

@@ -95,7 +95,8 @@ bool IsIdentChar(char c) { return IsIdentStart(c) || IsDigit(c); }
 
 class Lexer {
  public:
-  explicit Lexer(std::string_view text) : text_(text) {}
+  Lexer(std::string_view text, TextStart start)
+      : text_(text), line_(start.line), column_(start.column), indent_(start.indent) {}
 
   // Tokenizes the whole text; fails on the first character that starts no token.
   Result<std::vector<Token>> Run(std::string_view origin) {
@@ -234,7 +235,7 @@ class Lexer {
   void Advance() {
     if (text_[pos_] == '\n') {
       ++line_;
-      column_ = 1;
+      column_ = 1 + indent_;
     } else if ((static_cast<unsigned char>(text_[pos_]) & 0xC0) != 0x80) {
       ++column_;  // count characters, not UTF-8 continuation bytes
     }
@@ -258,6 +259,7 @@ class Lexer {
   size_t pos_ = 0;
   int line_ = 1;
   int column_ = 1;
+  int indent_ = 0;
 };
 
 bool IsKeyword(const std::string& s) {
@@ -844,8 +846,8 @@ class Parser {
 
 }  // namespace
 
-Result<NodePtr> Parse(std::string_view text, std::string_view origin) {
-  Lexer lexer(text);
+Result<NodePtr> Parse(std::string_view text, std::string_view origin, TextStart start) {
+  Lexer lexer(text, start);
   auto tokens = lexer.Run(origin);
   if (!tokens) return std::unexpected(tokens.error());
   Parser parser(std::move(*tokens), origin);

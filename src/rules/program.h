@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "record/record.h"
 #include "rules/catalog.h"
+#include "rules/parser.h"
 #include "rules/value.h"
 
 namespace trial::rules {
@@ -43,7 +44,9 @@ class Program {
   Program& operator=(const Program&) = delete;
 
   // Compiles `text` as a rule of type `type`; returns its id. On failure nothing is added.
-  Result<int> AddRule(std::string_view text, const std::string& origin, RuleType type);
+  // `start` is where the text begins in its file (for error positions).
+  Result<int> AddRule(std::string_view text, const std::string& origin, RuleType type,
+                      TextStart start = {});
 
   // The value of parameter `name` (a constant), or nullopt.
   std::optional<Value> ParameterValue(const std::string& name) const;
