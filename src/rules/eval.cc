@@ -786,8 +786,7 @@ struct Session::State {
         ++quiet;
         Value v = Eval(*n.children[0]);
         --quiet;
-        if (Tracing() && v.kind != Kind::kList && v.kind != Kind::kFact &&
-            v.kind != Kind::kAlternatives) {
+        if (Tracing() && n.type.kind != TypeKind::kList && n.type.kind != TypeKind::kFact) {
           Step(n.text + " -> " + Describe(v));
         }
         return v;
@@ -1136,21 +1135,24 @@ struct Session::State {
       }
       case Op::kIn: {
         Value a = Eval(*n.children[0]);
+        Value out;
         if (n.element) {
-          Value out = Lift1(a, [&](const Value& v) {
+          out = Lift1(a, [&](const Value& v) {
             if (!v.known()) return Value::Unknown();
             return Value::Bool(InValueSet(v, *n.element));
           });
-          return out;
+        } else {
+          Value list = Eval(*n.children[1]);
+          out = Lift1(a, [&](const Value& v) {
+            if (!v.known() || list.kind != Kind::kList) return Value::Unknown();
+            for (const auto& item : list.list->items) {
+              if (SameValue(v, item)) return Value::Bool(true);
+            }
+            return Value::Bool(false);
+          });
         }
-        Value list = Eval(*n.children[1]);
-        return Lift1(a, [&](const Value& v) {
-          if (!v.known() || list.kind != Kind::kList) return Value::Unknown();
-          for (const auto& item : list.list->items) {
-            if (SameValue(v, item)) return Value::Bool(true);
-          }
-          return Value::Bool(false);
-        });
+        if (Tracing()) Step(n.text + " -> " + Describe(out) + " (" + Describe(a) + ")");
+        return out;
       }
       case Op::kEq:
       case Op::kNe:
@@ -1375,8 +1377,9 @@ struct Session::State {
               return Value::Unknown();
           }
         });
-        if (Tracing() && f.known())
-          Step(n.text + " -> " + Describe(out) + " (" + Describe(f) + ")");
+        if (Tracing()) {
+          Step(n.text + " -> " + Describe(out) + (f.known() ? " (" + Describe(f) + ")" : ""));
+        }
         return out;
       }
       case Builtin::kTimesUln: {

@@ -737,10 +737,14 @@ class Parser {
         return n;
       }
       case Tok::kLParen: {
-        Next();
+        Token open = Next();
         auto e = ParseExpr();
         if (!e) return e;
         if (auto r = Expect(Tok::kRParen, "to close '('"); !r) return std::unexpected(r.error());
+        // The parenthesised text is the node's text (for traces); its position stays the inner
+        // expression's, where errors about it point.
+        (*e)->span.begin = open.span.begin;
+        Extend(**e, LastEnd());
         return e;
       }
       case Tok::kLBracket: {
