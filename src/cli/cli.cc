@@ -280,7 +280,7 @@ int ProtocolQuestions(const std::vector<std::string>& args, std::ostream& out, s
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   try {
     if (args.empty()) {
-      err << kUsage;
+      err << "trial: no command given: usage: trial <command> [options] (see 'trial help')\n";
       return kExitUsage;
     }
     const std::string& verb = args[0];

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `trial` executable as a user runs it: every example's verdict and
+# criteria against its .expected.json, the protocol commands, exit codes and one-line errors.
+# Usage: tests/cli_test.sh PATH/TO/trial   (run from the repository root)
+set -uo pipefail
+TRIAL="$1"
+pass=0
+fail=0
+check() {  # check NAME CONDITION-EXIT-STATUS
+  if [[ "$2" -eq 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# 1. Examples: verdict and every criterion as expected.
+for input in examples/*.json; do
+  [[ "$input" == *.expected.json ]] && continue
+  expected="${input%.json}.expected.json"
+  s=$(grep -o '"screening_date": *"[0-9-]*"' "$expected" | grep -o '[0-9-]\{10\}')
+  r=$(grep -o '"randomization_date": *"[0-9-]*"' "$expected" | grep -o '[0-9-]\{10\}')
+  "$TRIAL" screen "$input" --screening-date "$s" --randomization-date "$r" >"$tmp/out.json" 2>"$tmp/err"
+  check "$input: exit 0" $?
+  verdict=$(grep -o '"verdict": *"[a-z]*"' "$expected" | grep -o '"[a-z]*"$')
+  grep -q "\"verdict\": $verdict" "$tmp/out.json"
+  check "$input: verdict $verdict" $?
+  for id in IN1 IN2 IN3 IN4 IN5 IN6 IN7 IN8 EX1 EX2 EX3 EX4 EX5 EX6 EX7 EX8 EX9 EX10 EX11 EX12 \
+            EX13 EX14 EX15 EX16 EX17 EX18; do
+    want=$(grep -o "\"$id\": *\"[a-z_]*\"" "$expected" | grep -o '"[a-z_]*"$')
+    # The output lists "id" then "kind" then "result" for each criterion.
+    got=$(grep -A2 "\"id\": \"$id\"" "$tmp/out.json" | grep -o '"result": "[a-z_]*"' | grep -o '"[a-z_]*"$')
+    [[ "$got" == "$want" ]]
+    check "$input: $id is $want (got $got)" $?
+  done
+  "$TRIAL" screen "$input" --screening-date "$s" --randomization-date "$r" --format text \
+    | grep -q "^VERDICT: ${verdict//\"/}$"
+  check "$input: text table verdict" $?
+done
+
+# 2. Protocol commands.
+"$TRIAL" protocol check >"$tmp/out" 2>&1
+check "protocol check exits 0" $?
+grep -q "26 criteria" "$tmp/out"
+check "protocol check counts 26 criteria" $?
+"$TRIAL" protocol questions >"$tmp/out" 2>&1
+check "protocol questions exits 0" $?
+for q in Q-WINDOW-ENDS Q-ERYTHEMA-AB-IGNE Q-IN4-ROUTE Q-HBV-UNIT Q-RPILD Q-EX12-WINDOW; do
+  grep -q "\[$q\]" "$tmp/out"
+  check "protocol questions lists $q" $?
+done
+
+# 3. Bad usage and bad input: non-zero exit, one line on stderr, nothing on stdout.
+expect_error() {  # expect_error NAME WANT-EXIT WORD ARGS...
+  local name="$1" want="$2" word="$3"
+  shift 3
+  "$TRIAL" "$@" >"$tmp/out" 2>"$tmp/err"
+  local code=$?
+  [[ $code -eq $want ]]
+  check "$name: exit $want (got $code)" $?
+  [[ ! -s "$tmp/out" && $(wc -l <"$tmp/err") -eq 1 ]]
+  check "$name: one line on stderr, nothing on stdout" $?
+  grep -qi -- "$word" "$tmp/err"
+  check "$name: message mentions '$word'" $?
+}
+expect_error "no command" 2 usage
+expect_error "unknown command" 2 "unknown command" frobnicate
+expect_error "missing screening date" 2 "screening-date" screen examples/eligible-male.json
+expect_error "bad date" 2 "2026-02-30" screen examples/eligible-male.json --screening-date 2026-02-30
+expect_error "bad format" 2 "format" screen examples/eligible-male.json --screening-date 2026-07-06 --format xml
+expect_error "unknown option" 2 "--colour" screen examples/eligible-male.json --colour red
+expect_error "missing file" 1 "no such file" screen "$tmp/none.json" --screening-date 2026-07-06
+printf '{"resourceType": "Bundle", "entry": [' >"$tmp/bad.json"
+expect_error "malformed JSON" 1 "JSON" screen "$tmp/bad.json" --screening-date 2026-07-06
+expect_error "R before S" 1 "randomization" screen examples/eligible-male.json \
+  --screening-date 2026-07-06 --randomization-date 2026-07-05
+expect_error "missing protocol" 3 "protocol" screen examples/eligible-male.json \
+  --screening-date 2026-07-06 --protocol "$tmp/no-protocol"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
