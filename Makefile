@@ -27,17 +27,21 @@ build: deps
 run: build
 	scripts/run-examples
 
+# Tiers 1 and 2 run ctest against a throw-away PostgreSQL cluster (scripts/with-pg-cluster sets
+# TRIAL_TEST_PG_URL and removes the cluster afterwards, even on failure). TRIAL_REQUIRE_PG=1 makes
+# PostgreSQL tests fail, not skip, without a server (src/store/postgres/test_cluster.h).
+test: export TRIAL_REQUIRE_PG := 1
 test: deps
 	$(call banner,tier 1: build + unit/scenario tests)
 	$(MAKE) --no-print-directory build
-	ctest --test-dir build --output-on-failure -j$(JOBS)
+	scripts/with-pg-cluster ctest --test-dir build --output-on-failure -j$(JOBS)
 	$(call banner,tier 2: ASan + UBSan (build-asan))
 	@if [[ ! -f build-asan/build.ninja ]]; then \
 	  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTRIAL_SANITIZE=ON \
 	    -DTRIAL_BENCH=OFF; \
 	fi
 	cmake --build build-asan -j$(JOBS)
-	ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	scripts/with-pg-cluster ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 	$(call banner,tier 3: fuzzers ($(FUZZ_SECONDS)s each))
 	@if [[ ! -f build-fuzz/build.ninja ]]; then \
 	  CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) cmake -S . -B build-fuzz -G Ninja \

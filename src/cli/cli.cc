@@ -7,13 +7,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/common.h"
 #include "eligibility/eligibility.h"
 #include "protocol/protocol.h"
 #include "record/fhir.h"
-
-#ifndef TRIAL_SOURCE_DIR
-#define TRIAL_SOURCE_DIR "."
-#endif
+#include "service/screening.h"
+#include "store/store.h"
 
 namespace trial::cli {
 
@@ -25,107 +24,70 @@ constexpr const char* kUsage = R"(usage: trial <command> [options]
 
 commands:
   screen BUNDLE.json --screening-date YYYY-MM-DD [--randomization-date YYYY-MM-DD]
-         [--format json|text]
-      Evaluate every inclusion and exclusion criterion on one FHIR R4 Bundle.
+         [--format json|text] [--save --subject ID --user NAME]
+      Evaluate every inclusion and exclusion criterion on one FHIR R4 Bundle; with --save,
+      store the evaluation for the subject and move its status (eligible / screen_failed).
   protocol check [DIR]
       Load and compile a protocol folder; report every error.
   protocol questions [--format text|json]
       List the readings of ambiguous registry text that the protocol applies.
+  init [--admin NAME [--name "FULL NAME"]]
+      Create or upgrade the database; optionally its first administrator.
+  site add ID --name NAME --user U         site list
+  user add USERNAME --role ROLE [--sites A,B] [--name "FULL NAME"] --user U
+  subject add --site S --number N --user U
+  subject list [--site S] [--format text|json]
+  subject show ID [--format text|json]
+  subject status ID --to STATUS [--reason TEXT] --user U
+  item record --subject ID --visit V --form F --item I [--repeat N] --value X [--reason R] --user U
+  item history --subject ID --visit V --form F --item I [--repeat N]
+  audit verify
+      Recompute the audit chain and check every stored row against it.
+  audit show [--subject ID] [--user U] [--from T] [--to T] [--after SEQ] [--limit N]
+             [--format text|json]
+  backup OUT
+      A consistent copy of the SQLite database (PostgreSQL: use pg_dump).
   help
       Show this text.
 
 common options:
   --protocol DIR   protocol folder (default: $TRIAL_PROTOCOL, else protocols/promis-mda5)
+  --db TARGET      database: an SQLite file or a postgresql:// URL (default: $TRIAL_DB, else trial.db)
+  --user NAME      the acting user, for every command that writes
 
-exit status: 0 ok, 1 bad input data, 2 bad usage, 3 protocol errors
+exit status: 0 ok, 1 bad input data or refused request, 2 bad usage, 3 protocol errors,
+             4 database unusable, 5 audit trail broken
 )";
 
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> options;
-};
-
-// Splits `args` into positionals and --name value / --name=value options. Every option takes
-// a value; `allowed` lists the accepted names.
-bool ParseArgs(const std::vector<std::string>& args, size_t from,
-               const std::vector<std::string>& allowed, Args* out, std::ostream& err) {
-  for (size_t i = from; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0 || a.size() == 2) {
-      out->positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2), value;
-    bool has_value = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      err << "trial: unknown option --" << name << " (see 'trial help')\n";
-      return false;
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) {
-        err << "trial: option --" << name << " needs a value\n";
-        return false;
-      }
-      value = args[++i];
-    }
-    if (out->options.count(name)) {
-      err << "trial: option --" << name << " is given twice\n";
-      return false;
-    }
-    out->options[name] = value;
-  }
-  return true;
-}
-
-std::string DefaultProtocolDir() {
-  if (const char* env = std::getenv("TRIAL_PROTOCOL"); env && *env) return env;
-  std::vector<fs::path> candidates = {fs::path("protocols") / "promis-mda5"};
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    candidates.push_back(exe.parent_path() / ".." / "protocols" / "promis-mda5");
-    candidates.push_back(exe.parent_path() / ".." / "share" / "trial" / "protocols" /
-                         "promis-mda5");
-  }
-  candidates.push_back(fs::path(TRIAL_SOURCE_DIR) / "protocols" / "promis-mda5");
-  for (const auto& c : candidates) {
-    if (fs::is_directory(c, ec)) return c.lexically_normal().string();
-  }
-  return candidates.front().string();
-}
-
-std::string ProtocolDir(const Args& a) {
-  auto it = a.options.find("protocol");
-  return it != a.options.end() ? it->second : DefaultProtocolDir();
-}
-
-// Reads a whole file; fails with a message naming the file and the reason.
-Result<std::string> ReadFile(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec))
-    return Fail(ErrorCode::kIo, path + ": is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Fail(ErrorCode::kIo, path + ": cannot read the file (" +
-                                    (fs::exists(path, ec) ? "permission denied" : "no such file") +
-                                    ")");
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Fail(ErrorCode::kIo, path + ": read error");
-  return ss.str();
-}
-
-int Screen(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int Screen(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+           const Environment& env) {
   Args a;
-  if (!ParseArgs(args, 1, {"screening-date", "randomization-date", "format", "protocol"}, &a,
-                 err)) {
+  if (!ParseArgs(
+          args, 1,
+          {"screening-date", "randomization-date", "format", "protocol", "subject", "user", "db"},
+          &a, err, {"save"})) {
     return kExitUsage;
+  }
+  std::optional<int64_t> subject;
+  if (a.Flag("save") || a.Has("subject")) {
+    const std::string text = a.Get("subject");
+    if (!a.Flag("save") || text.empty() || !a.Has("user")) {
+      err << "trial screen: saving needs --save, --subject ID and --user NAME together\n";
+      return kExitUsage;
+    }
+    int64_t v = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9' || v > 100000000000000) {
+        err << "trial screen: --subject must be a positive number, found '" << text << "'\n";
+        return kExitUsage;
+      }
+      v = v * 10 + (c - '0');
+    }
+    if (v <= 0) {
+      err << "trial screen: --subject must be a positive number, found '" << text << "'\n";
+      return kExitUsage;
+    }
+    subject = v;
   }
   if (a.positional.size() != 1) {
     err << "trial screen: give exactly one bundle file (found " << a.positional.size() << ")\n";
@@ -170,22 +132,33 @@ int Screen(const std::vector<std::string>& args, std::ostream& out, std::ostream
     err << "trial screen: " << text.error().message << "\n";
     return kExitInput;
   }
-  auto record = record::ReadBundle(*text);
-  if (!record) {
-    err << "trial screen: " << a.positional[0] << ": " << record.error().message << "\n";
-    return kExitInput;
+  std::unique_ptr<store::TrialStore> db;
+  if (subject) {
+    auto st = OpenStore(a, env, false);
+    if (!st) {
+      err << "trial screen: " << st.error().message << "\n";
+      return kExitDatabase;
+    }
+    db = std::move(*st);
   }
-  auto result = eligibility::Screen(**protocol, *record, *s, r);
-  if (!result) {
-    err << "trial screen: " << a.positional[0] << ": " << result.error().message << "\n";
-    return kExitInput;
+  auto outcome = service::ScreenSubject(**protocol, db.get(), a.Get("user"), subject.value_or(0),
+                                        a.positional[0], *text, *s, r);
+  if (!outcome) {
+    err << "trial screen: " << outcome.error().message << "\n";
+    return outcome.error().code == ErrorCode::kIo ? kExitDatabase : kExitInput;
   }
-  out << (format == "json" ? eligibility::ToJson(**protocol, *result)
-                           : eligibility::ToText(**protocol, *result));
+  out << (format == "json" ? outcome->json : eligibility::ToText(**protocol, outcome->screening));
+  if (subject) {
+    (format == "json" ? err : out)
+        << "saved as screening " << outcome->saved.id << " of subject " << *subject << ", now "
+        << store::StatusName(outcome->status_after) << "\n";
+  }
   // Data the protocol needed but could not use (an unknown unit, a date without a day) goes to
   // stderr, so that the JSON on stdout keeps the profile's exact shape.
   if (format == "json") {
-    for (const auto& w : result->warnings) err << "trial screen: warning: " << w << "\n";
+    for (const auto& w : outcome->screening.warnings) {
+      err << "trial screen: warning: " << w << "\n";
+    }
   }
   return kExitOk;
 }
@@ -277,7 +250,8 @@ int ProtocolQuestions(const std::vector<std::string>& args, std::ostream& out, s
 
 }  // namespace
 
-int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+        const Environment& env) {
   try {
     if (args.empty()) {
       err << "trial: no command given: usage: trial <command> [options] (see 'trial help')\n";
@@ -288,13 +262,14 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       out << kUsage;
       return kExitOk;
     }
-    if (verb == "screen") return Screen(args, out, err);
+    if (verb == "screen") return Screen(args, out, err, env);
     if (verb == "protocol") {
       if (args.size() >= 2 && args[1] == "check") return ProtocolCheck(args, out, err);
       if (args.size() >= 2 && args[1] == "questions") return ProtocolQuestions(args, out, err);
       err << "trial protocol: expected 'check' or 'questions'\n";
       return kExitUsage;
     }
+    if (int code = RunStoreCommand(args, out, err, env); code >= 0) return code;
     err << "trial: unknown command '" << verb << "' (see 'trial help')\n";
     return kExitUsage;
   } catch (const std::exception& e) {

@@ -1,15 +1,25 @@
 // The `trial` command line: verbs, options, exit codes. A thin layer: it parses arguments, reads
-// files, calls the engines and prints. Exit codes (docs/cli.md):
+// files, calls the engines and the store, and prints. Exit codes (docs/cli.md):
 //   0 success (for `screen`: a verdict was produced, whatever it is)
-//   1 bad input data (unreadable or malformed bundle, dates that contradict each other)
+//   1 bad input data or a refused request (malformed bundle, unknown subject, forbidden change)
 //   2 bad usage (unknown verb or option, missing or malformed option value)
 //   3 the protocol folder has errors
+//   4 the database cannot be used (missing, unreadable, locked, newer schema)
+//   5 `audit verify` found a broken audit trail
 // Thread-safety: Run is reentrant; it touches only its streams and the files it is given.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "core/error.h"
+
+namespace trial::store {
+class Connection;
+}
 
 namespace trial::cli {
 
@@ -17,8 +27,22 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitInput = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitProtocol = 3;
+inline constexpr int kExitDatabase = 4;
+inline constexpr int kExitAuditBroken = 5;
+
+// What the command line needs from the outside world, wired by app/ (ARCHITECTURE.md §4: only
+// app/ knows the concrete storage implementations).
+struct Environment {
+  // Opens the database `target` (a file path for SQLite, or a postgresql:// URL). `create`
+  // allows creating a missing SQLite file (trial init).
+  std::function<Result<std::unique_ptr<store::Connection>>(const std::string& target, bool create)>
+      open_database;
+  // A consistent online copy of an SQLite database into the new file `out`.
+  std::function<Result<void>(store::Connection& db, const std::string& out)> backup;
+};
 
 // Runs one command (`args` excludes the program name). Never throws.
-int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+        const Environment& env = {});
 
 }  // namespace trial::cli

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "core/text.h"
 #include "rules/bound.h"
 #include "rules/parser.h"
 
@@ -103,23 +104,6 @@ constexpr FieldInfo kFields[] = {
     {"ongoing", Field::kOngoing}, {"intent", Field::kIntent}, {"authored", Field::kAuthored},
     {"reasons", Field::kReasons}, {"sex", Field::kSex},       {"birth_date", Field::kBirthDate},
 };
-
-// Rule text as one line (newlines and runs of spaces folded), for traces.
-std::string OneLine(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  bool space = false;
-  for (char c : text) {
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += c;
-  }
-  return out;
-}
 
 Dimension DimOf(const char* ucum) {
   auto u = Unit::Parse(ucum);
@@ -228,7 +212,7 @@ class Binder {
     b->op = n.op;
     const Frame& f = frames_.back();
     if (n.span.end <= f.text.size() && n.span.begin <= n.span.end) {
-      b->text = OneLine(f.text.substr(n.span.begin, n.span.end - n.span.begin));
+      b->text = FoldWhitespace(f.text.substr(n.span.begin, n.span.end - n.span.begin));
     }
     return b;
   }

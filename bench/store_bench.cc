@@ -1,0 +1,166 @@
+// Audited writes per second of the trial store: one TrialStore::RecordItem (an eCRF item version
+// and its audit event, chain head updated) per transaction, on a new item each time.
+//   BM_AuditedWrites/sqlite/writers:1|8    an SQLite file with full durability (WAL,
+//                                          synchronous=FULL, checked), each writer a thread with
+//                                          its own Connection to the same file
+//   BM_AuditedWrites/postgres/writers:1|8  a fresh database on the server in TRIAL_TEST_PG_URL
+//                                          (skipped with an error without it)
+// Each iteration is a batch of 200 writes split evenly over the writers; items_per_second is the
+// number of acknowledged audited writes per wall-clock second. 5 iterations = 1000 writes, the
+// row count bench/sqlite_reference.sh uses for the raw sqlite3 reference.
+// The SQLite file lives in $TRIAL_BENCH_DIR (default: the system temp dir); run the reference on
+// the same disk.
+#include <benchmark/benchmark.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/postgres/postgres.h"
+#include "store/postgres/test_database.h"
+#include "store/sqlite/sqlite.h"
+#include "store/store.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace store = trial::store;
+
+constexpr int kBatch = 200;
+
+// A fresh database for one benchmark run: created, populated (admin, site, coordinator,
+// subject 1), removed at the end.
+class BenchDatabase {
+ public:
+  explicit BenchDatabase(bool postgres) : postgres_(postgres) {}
+  ~BenchDatabase() {
+    if (!file_.empty()) {
+      std::error_code ec;
+      fs::remove_all(fs::path(file_).parent_path(), ec);
+    }
+    if (!db_name_.empty())
+      store::PgAdminExec(server_, "DROP DATABASE IF EXISTS " + db_name_ + " WITH (FORCE)");
+  }
+  BenchDatabase(const BenchDatabase&) = delete;
+  BenchDatabase& operator=(const BenchDatabase&) = delete;
+
+  // Empty on success, else why the benchmark cannot run.
+  std::string Create() {
+    if (postgres_) {
+      const char* url = std::getenv("TRIAL_TEST_PG_URL");
+      if (url == nullptr || *url == '\0') {
+        return "TRIAL_TEST_PG_URL not set (start a server: scripts/pg-test-cluster start DIR)";
+      }
+      server_ = url;
+      db_name_ = "bench_" + std::to_string(getpid()) + "_" + std::to_string(++counter_);
+      if (auto e = store::PgAdminExec(server_, "CREATE DATABASE " + db_name_); !e.empty()) return e;
+      target_ = store::WithDatabase(server_, db_name_);
+    } else {
+      const char* dir = std::getenv("TRIAL_BENCH_DIR");
+      fs::path base = dir != nullptr && *dir != '\0' ? fs::path(dir) : fs::temp_directory_path();
+      std::error_code ec;
+      fs::create_directories(base, ec);
+      std::string tmpl = (base / "trial-bench-XXXXXX").string();
+      if (mkdtemp(tmpl.data()) == nullptr) return "cannot create a folder in " + base.string();
+      file_ = tmpl + "/bench.db";
+      target_ = file_;
+    }
+    auto s = Open();
+    if (!s) return "cannot open " + target_;
+    if (auto r = s->Init(); !r) return r.error().message;
+    if (auto r = s->CreateFirstAdministrator("admin", "Admin"); !r) return r.error().message;
+    if (auto r = s->AddSite("admin", store::Site{"S1", "Site One"}); !r) return r.error().message;
+    if (auto r = s->AddUser("admin", store::User{"coord", "C", store::Role::kCoordinator, {"S1"}});
+        !r) {
+      return r.error().message;
+    }
+    if (auto r = s->AddSubject("coord", "S1", "001"); !r) return r.error().message;
+    if (!postgres_) {  // full durability, as the store promises
+      auto tx = s->connection().Begin(false);
+      if (!tx) return tx.error().message;
+      auto sync = (*tx)->Query("PRAGMA synchronous");
+      auto mode = (*tx)->Query("PRAGMA journal_mode");
+      if (!sync || !mode || sync->empty() || mode->empty() || (*sync)[0].Int(0) != 2 ||
+          (*mode)[0].Text(0) != "wal") {
+        return "the SQLite connection is not WAL + synchronous=FULL";
+      }
+    }
+    return "";
+  }
+
+  std::unique_ptr<store::TrialStore> Open() {
+    auto c = postgres_ ? store::OpenPostgres(target_) : store::OpenSqlite(target_);
+    if (!c) return nullptr;
+    return std::make_unique<store::TrialStore>(std::move(*c));
+  }
+
+ private:
+  bool postgres_;
+  std::string server_, db_name_, file_, target_;
+  static inline int counter_ = 0;
+};
+
+void BM_AuditedWrites(benchmark::State& state, bool postgres) {
+  const int writers = static_cast<int>(state.range(0));
+  BenchDatabase db(postgres);
+  if (std::string why = db.Create(); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  std::vector<std::unique_ptr<store::TrialStore>> stores;
+  for (int w = 0; w < writers; ++w) {
+    stores.push_back(db.Open());
+    if (!stores.back()) {
+      state.SkipWithError("cannot open a writer's connection");
+      return;
+    }
+  }
+  std::atomic<int64_t> failures{0};
+  std::string first_error;
+  int64_t batch = 0;
+  for (auto _ : state) {
+    ++batch;
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        for (int i = 0; i < kBatch / writers; ++i) {
+          store::ItemKey key{
+              1, "W1", "bench", 0,
+              std::to_string(batch) + "_" + std::to_string(w) + "_" + std::to_string(i)};
+          auto v = stores[static_cast<size_t>(w)]->RecordItem("coord", key, "42", "");
+          if (!v && failures.fetch_add(1) == 0) first_error = v.error().message;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  if (failures > 0) {
+    state.SkipWithError(("writes failed: " + first_error).c_str());
+    return;
+  }
+  state.SetItemsProcessed(state.iterations() * (kBatch / writers) * writers);
+  state.counters["writers"] = writers;
+}
+
+BENCHMARK_CAPTURE(BM_AuditedWrites, sqlite, false)
+    ->ArgName("writers")
+    ->Arg(1)
+    ->Arg(8)
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_AuditedWrites, postgres, true)
+    ->ArgName("writers")
+    ->Arg(1)
+    ->Arg(8)
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace

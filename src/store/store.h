@@ -1,0 +1,226 @@
+// The trial store: the system's memory, shaped around its use cases. Sites, users, subjects and
+// their status lifecycle, stored screening evaluations and eCRF item data kept as versions, each
+// change appended to a hash-chained audit trail in the same transaction (docs/audit.md).
+//
+// Written once against the narrow SQL interface of sql.h; runs on SQLite (store/sqlite) and
+// PostgreSQL (store/postgres). Nothing is updated in place or deleted: a correction is a new
+// version with a reason, a status change is a new event.
+//
+// Every write method: validates its input, then in ONE write transaction checks the database
+// state, writes, and appends the audit event; on any error nothing is stored. Errors:
+//   kInvalidArgument  bad input (empty id, unknown role, missing reason, forbidden transition)
+//   kNotFound         unknown site, user or subject
+//   kInvalidInput     a duplicate (site id, username, screening number at a site)
+//   kIo               the database failed or stayed locked
+// Thread-safety: one TrialStore per thread; many processes may share one database.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/date.h"
+#include "core/error.h"
+#include "store/sql.h"
+
+namespace trial::store {
+
+// ---- roles (ARCHITECTURE.md §6); persisted by name ----
+enum class Role : uint8_t {
+  kAdministrator,
+  kInvestigator,
+  kCoordinator,
+  kUnblindedPharmacist,
+  kMonitor,
+  kDataManager,
+  kBlindedStatistician,
+  kUnblindedStatistician,
+  kDsmbMember,
+  kSponsorViewer,
+  kSystem,  // the system itself (migrations, automatic transitions)
+};
+const char* RoleName(Role r);  // "investigator", "unblinded_pharmacist", ...
+std::optional<Role> ParseRole(std::string_view name);
+// Roles whose users work at named sites only (coordinator, investigator, pharmacist, monitor).
+bool IsSiteScoped(Role r);
+
+// ---- subject lifecycle ----
+enum class SubjectStatus : uint8_t {
+  kScreening,
+  kScreenFailed,
+  kEligible,
+  kRandomized,
+  kCompleted,
+  kWithdrawn,
+  kLostToFollowUp,
+};
+const char* StatusName(SubjectStatus s);  // "screening", "screen_failed", "lost_to_follow_up"
+std::optional<SubjectStatus> ParseStatus(std::string_view name);
+// screening -> screen_failed | eligible (| screening again after a new screening);
+// screen_failed -> screening (rescreen) ; eligible -> randomized | screen_failed | screening;
+// randomized -> completed | withdrawn | lost_to_follow_up. Everything else is forbidden.
+bool TransitionAllowed(SubjectStatus from, SubjectStatus to);
+// Withdrawal, loss to follow-up, rescreening and a screen failure after eligibility need a reason.
+bool TransitionNeedsReason(SubjectStatus from, SubjectStatus to);
+
+// ---- records ----
+struct Site {
+  std::string id;  // short code, e.g. "PUMCH"
+  std::string name;
+};
+
+struct User {
+  std::string username;
+  std::string display_name;
+  Role role = Role::kCoordinator;
+  std::vector<std::string> sites;  // required for site-scoped roles, else empty
+};
+
+struct Subject {
+  int64_t id = 0;
+  std::string site_id;
+  std::string screening_number;  // unique per site
+  SubjectStatus status = SubjectStatus::kScreening;
+  std::string created_at;  // UTC, RFC 3339 with microseconds
+};
+
+struct ScreeningRecord {
+  int64_t id = 0;
+  int64_t subject_id = 0;
+  std::string bundle_json;    // the input bundle as received
+  std::string bundle_sha256;  // hex, computed by the store
+  std::string protocol_id;
+  std::string protocol_version;
+  Date screening_date;
+  Date randomization_date;
+  std::string verdict;       // eligible | ineligible | incomplete
+  std::string results_json;  // the 26 results as `trial screen` prints them
+  std::string created_at;
+  std::string user;
+};
+
+// Where an eCRF item lives.
+struct ItemKey {
+  int64_t subject_id = 0;
+  std::string visit;  // e.g. "W2"
+  std::string form;   // e.g. "vitals"
+  int repeat = 0;     // repeating groups, 0 for the first
+  std::string item;   // e.g. "weight"
+};
+
+struct ItemVersion {
+  ItemKey key;
+  int version = 0;     // 1, 2, ...
+  std::string value;   // as entered (text); empty with `cleared`
+  std::string reason;  // required from version 2 on
+  std::string user;
+  std::string at;
+};
+
+// ---- the audit trail (docs/audit.md) ----
+struct AuditEvent {
+  int64_t seq = 0;
+  std::string at;  // UTC instant, RFC 3339 with microseconds
+  std::string user;
+  std::string role;
+  std::string
+      action;  // site.add, user.add, subject.add, subject.status, screening.save, item.record
+  std::string entity;      // site | user | subject | screening | item
+  std::string entity_id;   // the entity's key as text
+  std::string subject_id;  // the subject concerned, when there is one (for filters)
+  std::string old_value;   // canonical JSON, "" when none
+  std::string new_value;   // canonical JSON
+  std::string reason;
+  std::string prev_hash;  // hex SHA-256 of the previous event ("0"*64 for the first)
+  std::string hash;       // hex SHA-256 of this event's canonical form
+};
+
+struct AuditFilter {
+  std::optional<int64_t> subject_id;
+  std::optional<std::string> user;
+  std::optional<std::string> from;  // UTC instants, inclusive
+  std::optional<std::string> to;
+  int64_t after_seq = 0;  // for paging
+  int limit = 1000;
+};
+
+struct VerifyReport {
+  int64_t events_checked = 0;
+  bool ok = true;
+  int64_t first_bad_seq = 0;  // when !ok
+  std::string problem;        // when !ok: what does not match, for people
+};
+
+// The wall clock, injectable so tests are exact. Returns UTC RFC 3339 with microseconds.
+using Clock = std::function<std::string()>;
+std::string SystemClock();
+
+class TrialStore {
+ public:
+  // The current schema version this binary writes and understands.
+  static constexpr int kSchemaVersion = 1;
+
+  // Wraps an open connection. Does not touch the schema: call Init() or Check().
+  TrialStore(std::unique_ptr<Connection> connection, Clock clock = SystemClock);
+  ~TrialStore();
+
+  // Creates or upgrades the schema (idempotent). Fails with kInvalidInput when the database was
+  // written by a newer version ("database schema 3 is newer than this program's 1").
+  Result<void> Init();
+  // Verifies the schema is present and current: kNotFound "not initialised: run 'trial init'",
+  // kInvalidInput for a newer schema or an older one ("run 'trial init' to upgrade").
+  Result<void> Check();
+
+  Connection& connection() { return *connection_; }
+
+  // Creates the first administrator of an empty database (acting as the system). Fails with
+  // kInvalidInput once any user exists: later users are added by an administrator.
+  Result<User> CreateFirstAdministrator(const std::string& username,
+                                        const std::string& display_name);
+
+  // ---- writes: one transaction each, audited ----
+  Result<Site> AddSite(const std::string& actor, const Site& site);
+  Result<User> AddUser(const std::string& actor, const User& user);
+  Result<Subject> AddSubject(const std::string& actor, const std::string& site_id,
+                             const std::string& screening_number);
+  Result<Subject> ChangeStatus(const std::string& actor, int64_t subject_id, SubjectStatus to,
+                               const std::string& reason);
+  // Stores an evaluation (computing the bundle's SHA-256) and moves the subject to
+  // screen_failed (ineligible) or eligible (eligible); incomplete keeps it in screening. The
+  // subject must be in screening, screen_failed or eligible.
+  Result<ScreeningRecord> SaveScreening(const std::string& actor, ScreeningRecord record);
+  // Appends a version of an item. The first version needs no reason; every later one does.
+  Result<ItemVersion> RecordItem(const std::string& actor, const ItemKey& key,
+                                 const std::string& value, const std::string& reason);
+
+  // ---- reads ----
+  Result<std::optional<User>> FindUser(const std::string& username);
+  Result<std::vector<Site>> Sites();
+  Result<std::optional<Subject>> FindSubject(int64_t id);
+  Result<std::optional<Subject>> FindSubjectByNumber(const std::string& site_id,
+                                                     const std::string& screening_number);
+  Result<std::vector<Subject>> Subjects(const std::optional<std::string>& site_id);
+  Result<std::vector<ScreeningRecord>> Screenings(int64_t subject_id);
+  Result<std::vector<ItemVersion>> ItemHistory(const ItemKey& key);  // oldest first
+  Result<std::vector<AuditEvent>> AuditEvents(const AuditFilter& filter);
+
+  // Recomputes the chain from the first event and checks every data row against the event that
+  // wrote it. Never fails for a broken chain: that is the report's `ok = false`.
+  Result<VerifyReport> VerifyAudit();
+
+ private:
+  struct Pending;  // an audit event being written
+  Result<AuditEvent> Append(Transaction& tx, const std::string& actor, Role role, Pending event);
+  Result<User> Actor(Transaction& tx, const std::string& username);
+
+  std::unique_ptr<Connection> connection_;
+  Clock clock_;
+};
+
+// SHA-256 of `data` as 64 lowercase hex digits (OpenSSL).
+std::string Sha256Hex(std::string_view data);
+
+}  // namespace trial::store
