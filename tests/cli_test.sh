@@ -48,6 +48,32 @@ for q in Q-WINDOW-ENDS Q-ERYTHEMA-AB-IGNE Q-IN4-ROUTE Q-HBV-UNIT Q-RPILD Q-EX12-
   check "protocol questions lists $q" $?
 done
 
+# 2b. Data present but unusable is reported on stderr, the JSON on stdout stays the profile's.
+# Give the weight observation a date without a day.
+awk 'BEGIN{done=0} /"id": "weight"/{w=1} w && !done && /"effectiveDateTime"/{sub(/"2026-07-02"/, "\"2026-07\""); done=1} {print}' \
+  examples/eligible-female.json >"$tmp/undated.json"
+"$TRIAL" screen "$tmp/undated.json" --screening-date 2026-07-06 --randomization-date 2026-07-13 \
+  >"$tmp/out.json" 2>"$tmp/err"
+check "undated weight: exit 0" $?
+grep -q "warning: Observation/weight" "$tmp/err"
+check "undated weight: warning on stderr names Observation/weight" $?
+grep -q '"verdict": "incomplete"' "$tmp/out.json"
+check "undated weight: verdict incomplete (weight unknown)" $?
+
+# 2c. Randomization simulation: reproducible from its seed, and within-stratum imbalance of
+# permuted blocks {2, 4} never above half the largest block.
+seed=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+"$TRIAL" randomization simulate --subjects 110 --sites 5 --runs 50 --seed "$seed" --format json \
+  >"$tmp/sim1.json" 2>/dev/null
+check "simulate: exit 0" $?
+"$TRIAL" randomization simulate --subjects 110 --sites 5 --runs 50 --seed "$seed" --format json \
+  >"$tmp/sim2.json" 2>/dev/null
+cmp -s "$tmp/sim1.json" "$tmp/sim2.json"
+check "simulate: same seed, same result" $?
+"$TRIAL" randomization simulate --subjects 110 --sites 5 --runs 50 --seed "$seed" \
+  | grep -E '^within-stratum imbalance' | awk '{exit !($NF <= 2)}'
+check "simulate: within-stratum imbalance at most 2 with blocks of 2 and 4" $?
+
 # 3. Bad usage and bad input: non-zero exit, one line on stderr, nothing on stdout.
 expect_error() {  # expect_error NAME WANT-EXIT WORD ARGS...
   local name="$1" want="$2" word="$3"
@@ -74,6 +100,8 @@ expect_error "R before S" 1 "randomization" screen examples/eligible-male.json \
   --screening-date 2026-07-06 --randomization-date 2026-07-05
 expect_error "missing protocol" 3 "protocol" screen examples/eligible-male.json \
   --screening-date 2026-07-06 --protocol "$tmp/no-protocol"
+expect_error "simulate: zero subjects" 2 "subjects" randomization simulate --subjects 0 --sites 5 --runs 10
+expect_error "simulate: bad seed" 2 "seed" randomization simulate --subjects 10 --sites 2 --runs 10 --seed xyz
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

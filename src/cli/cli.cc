@@ -47,6 +47,10 @@ commands:
              [--format text|json]
   backup OUT
       A consistent copy of the SQLite database (PostgreSQL: use pg_dump).
+  randomization simulate --subjects N --sites K --runs R [--seed HEX]
+                [--method permuted_blocks|minimization] [--ild-probability P]
+                [--format text|json] [--progress]
+      Draw R whole trials and report overall and within-stratum imbalance and predictability.
   help
       Show this text.
 
@@ -270,6 +274,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       return kExitUsage;
     }
     if (int code = RunStoreCommand(args, out, err, env); code >= 0) return code;
+    if (int code = RunRandomizationCommand(args, out, err, env); code >= 0) return code;
     err << "trial: unknown command '" << verb << "' (see 'trial help')\n";
     return kExitUsage;
   } catch (const std::exception& e) {

@@ -50,4 +50,8 @@ Result<std::unique_ptr<store::TrialStore>> OpenStore(const Args& a, const Enviro
 int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                     const Environment& env);
 
+// Runs `randomization simulate`; returns -1 when args[0] is not `randomization`.
+int RunRandomizationCommand(const std::vector<std::string>& args, std::ostream& out,
+                            std::ostream& err, const Environment& env);
+
 }  // namespace trial::cli

@@ -65,6 +65,7 @@ std::vector<std::string> RelevantWarnings(const protocol::Protocol& p,
     }
   };
   for (const auto& o : rec.observations) mark(o.source, o.codes);
+  for (const auto& u : rec.unplaced) mark(u.source, u.codes);
   for (const auto& c : rec.conditions) mark(c.source, c.codes);
   for (const auto& a : rec.allergies) mark(a.source, a.codes);
   for (const auto& x : rec.exposures) mark(x.source, x.codes);

@@ -1,6 +1,7 @@
 // Loads a protocol folder (protocol.h) and compiles its rules, collecting every error.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -43,6 +44,7 @@ class Loader {
     file_ = "protocol.yaml";
     ReadQuestions(proto["questions"], *p);
     CrossCheck(*p);
+    ReadRandomization(*p);
 
     // Compile: parameters and definitions, then every criterion's rule. This runs even after
     // errors above so that one check reports them all (a broken element may then also show up
@@ -598,6 +600,153 @@ class Loader {
         }
       }
     }
+  }
+
+  // randomization.yaml: optional; without it, permuted blocks of {1, 2} x the ratio sum and no
+  // strata.
+  void ReadRandomization(Protocol& p) {
+    file_ = "randomization.yaml";
+    RandomizationDesign& d = p.randomization;
+    int ratio_sum = 0;
+    for (const auto& a : p.arms) ratio_sum += a.ratio > 0 ? a.ratio : 0;
+    if (ratio_sum <= 0) ratio_sum = 1;
+    d.block_sizes = {ratio_sum, 2 * ratio_sum};
+    std::error_code ec;
+    if (!fs::exists(Path(file_), ec)) return;
+    YAML::Node root = ReadYaml(file_);
+    if (!root.IsMap()) return;  // reported by ReadYaml
+    static const std::set<std::string> kKeys = {"method", "block_sizes", "strata", "minimization"};
+    for (const auto& kv : root) {
+      if (!kKeys.count(kv.first.Scalar()))
+        Fail(kv.first, "unknown key '" + kv.first.Scalar() + "'");
+    }
+    std::string method = Text(root, "method", false);
+    if (method.empty() || method == "permuted_blocks") {
+      d.method = RandomizationMethod::kPermutedBlocks;
+    } else if (method == "minimization") {
+      d.method = RandomizationMethod::kMinimization;
+    } else {
+      Fail(root["method"],
+           "method must be 'permuted_blocks' or 'minimization', not '" + method + "'");
+    }
+    YAML::Node sizes = root["block_sizes"];
+    if (sizes.IsDefined() && !sizes.IsNull()) {
+      if (!sizes.IsSequence() || sizes.size() == 0) {
+        Fail(sizes, "'block_sizes' must be a non-empty list of whole numbers");
+      } else {
+        d.block_sizes.clear();
+        for (const auto& s : sizes) {
+          int v = 0;
+          if (!s.IsScalar() || !WholeNumber(s.Scalar(), &v) || v <= 0 || v % ratio_sum != 0 ||
+              v > 1000) {
+            Fail(s, "a block size must be a positive multiple of the arms' ratio sum (" +
+                        std::to_string(ratio_sum) + "), at most 1000");
+            continue;
+          }
+          d.block_sizes.push_back(v);
+        }
+      }
+    }
+    YAML::Node strata = root["strata"];
+    std::set<std::string> names;
+    if (strata.IsDefined() && !strata.IsNull()) {
+      if (!strata.IsSequence()) {
+        Fail(strata, "'strata' must be a list of {factor, values}");
+      } else {
+        for (const auto& f : strata) {
+          StratumFactor factor;
+          factor.name = Text(f, "factor", true);
+          if (!f.IsMap()) {
+            Fail(f, "a stratum factor must be a mapping {factor, values}");
+            continue;
+          }
+          if (!factor.name.empty() && !IsName(factor.name))
+            Fail(f["factor"], "'" + factor.name + "' is not a valid factor name");
+          if (!factor.name.empty() && !names.insert(factor.name).second)
+            Fail(f["factor"], "duplicate stratum factor '" + factor.name + "'");
+          YAML::Node values = f["values"];
+          if (values.IsScalar() && values.Scalar() == "from_sites") {
+            factor.from_sites = true;
+          } else if (values.IsSequence()) {
+            std::set<std::string> seen;
+            for (const auto& v : values) {
+              if (!v.IsScalar() || v.Scalar().empty() || !IsName(v.Scalar())) {
+                Fail(v, "a factor value must be a name (letters, digits, _)");
+                continue;
+              }
+              if (!seen.insert(v.Scalar()).second) {
+                Fail(v, "duplicate value '" + v.Scalar() + "' of factor '" + factor.name + "'");
+                continue;
+              }
+              factor.values.push_back(v.Scalar());
+            }
+            if (factor.values.empty() && values.size() == 0)
+              Fail(values, "factor '" + factor.name + "' needs at least one value");
+          } else {
+            Fail(values.IsDefined() ? values : YAML::Node(f),
+                 "factor '" + factor.name + "' needs 'values': a list, or from_sites");
+          }
+          d.factors.push_back(std::move(factor));
+        }
+      }
+    }
+    YAML::Node m = root["minimization"];
+    if (m.IsDefined() && !m.IsNull()) {
+      if (!m.IsMap()) {
+        Fail(m, "'minimization' must be a mapping");
+        return;
+      }
+      std::string measure = Text(m, "measure", false);
+      if (measure.empty() || measure == "range") {
+        d.minimization.measure = ImbalanceMeasure::kRange;
+      } else if (measure == "variance") {
+        d.minimization.measure = ImbalanceMeasure::kVariance;
+      } else {
+        Fail(m["measure"], "measure must be 'range' or 'variance', not '" + measure + "'");
+      }
+      std::string prob = Text(m, "high_probability", false);
+      if (!prob.empty()) {
+        double v = 0;
+        auto [ptr, pec] = std::from_chars(prob.data(), prob.data() + prob.size(), v);
+        if (pec != std::errc() || ptr != prob.data() + prob.size() || !(v > 0.5 && v <= 1.0)) {
+          Fail(m["high_probability"], "high_probability must be a number in (0.5, 1]");
+        } else {
+          d.minimization.high_probability = v;
+        }
+      }
+      std::string tie = Text(m, "tie_break", false);
+      if (!tie.empty() && tie != "random") Fail(m["tie_break"], "tie_break must be 'random'");
+      YAML::Node weights = m["weights"];
+      if (weights.IsDefined() && !weights.IsNull()) {
+        if (!weights.IsMap()) {
+          Fail(weights, "'weights' must map factor names to positive numbers");
+        } else {
+          for (const auto& kv : weights) {
+            const std::string& name = kv.first.Scalar();
+            auto it = std::find_if(d.factors.begin(), d.factors.end(),
+                                   [&](const StratumFactor& f) { return f.name == name; });
+            if (it == d.factors.end()) {
+              Fail(kv.first, "weight for an unknown factor '" + name + "'");
+              continue;
+            }
+            double v = 0;
+            const std::string text = kv.second.IsScalar() ? kv.second.Scalar() : "";
+            auto [ptr, wec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (text.empty() || wec != std::errc() || ptr != text.data() + text.size() ||
+                !(v > 0 && v <= 1000)) {
+              Fail(kv.second, "a factor weight must be a positive number (at most 1000)");
+              continue;
+            }
+            it->weight = v;
+          }
+        }
+      }
+    }
+  }
+
+  static bool WholeNumber(const std::string& s, int* v) {
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+    return ec == std::errc() && ptr == s.data() + s.size();
   }
 
   // Where a rule scalar's text starts in its file, so rule errors point into the YAML file.

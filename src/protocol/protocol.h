@@ -4,9 +4,11 @@
 //   elements.yaml     data elements: value sets of codes with value type and unit
 //   definitions.yaml  shared rule definitions
 //   criteria.yaml     the eligibility criteria with registry text, reading and rule
+//   randomization.yaml  the randomization design (optional: defaults below when absent)
 // Thread-safety: a loaded Protocol is immutable and may be shared between threads.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +48,32 @@ struct Arm {
   int ratio = 1;
 };
 
+enum class RandomizationMethod : uint8_t { kPermutedBlocks, kMinimization };
+enum class ImbalanceMeasure : uint8_t { kRange, kVariance };
+
+// One stratification (and minimization) factor.
+struct StratumFactor {
+  std::string name;                 // e.g. site, ild_at_baseline
+  bool from_sites = false;          // values are the trial's sites, known at run time
+  std::vector<std::string> values;  // the allowed values when !from_sites (at least one)
+  double weight = 1.0;              // minimization weight (> 0)
+};
+
+// Pocock-Simon minimization options.
+struct MinimizationOptions {
+  ImbalanceMeasure measure = ImbalanceMeasure::kRange;
+  double high_probability = 0.8;     // in (0.5, 1]: probability of the arm minimizing imbalance
+  std::string tie_break = "random";  // the only tie-break defined: uniform among tied arms
+};
+
+// randomization.yaml (docs/randomization.md). Arms and their ratio come from Protocol::arms.
+struct RandomizationDesign {
+  RandomizationMethod method = RandomizationMethod::kPermutedBlocks;
+  std::vector<int> block_sizes;  // each a positive multiple of the ratio sum; one drawn per block
+  std::vector<StratumFactor> factors;
+  MinimizationOptions minimization;
+};
+
 struct Protocol {
   std::string dir;
   std::string id;
@@ -56,6 +84,7 @@ struct Protocol {
   std::vector<Arm> arms;
   std::vector<Question> questions;
   std::vector<Criterion> criteria;
+  RandomizationDesign randomization;
   rules::Catalog catalog;
   std::unique_ptr<rules::Program> program;  // refers to `catalog`: a Protocol never moves
 };

@@ -415,5 +415,30 @@ TEST(ProtocolErrorTest, ElementErrors) {
   }
 }
 
+TEST(ProtocolErrorTest, RandomizationDesignErrors) {
+  TempProtocol copy;
+  copy.Replace("randomization.yaml", "method: permuted_blocks", "method: coin_toss");
+  copy.Replace("randomization.yaml", "block_sizes: [2, 4]", "block_sizes: [2, 3]");
+  copy.Replace("randomization.yaml", "high_probability: 0.8", "high_probability: 1.5");
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 3u) << AllMessages(r.errors);
+  EXPECT_TRUE(Contains(r.errors[0].message, "randomization.yaml:")) << r.errors[0].message;
+  EXPECT_TRUE(Contains(r.errors[0].message, "'coin_toss'")) << r.errors[0].message;
+  EXPECT_TRUE(Contains(r.errors[1].message, "positive multiple of the arms' ratio sum (2)"))
+      << r.errors[1].message;
+  EXPECT_TRUE(Contains(r.errors[2].message, "high_probability")) << r.errors[2].message;
+  EXPECT_EQ(r.protocol, nullptr);
+}
+
+TEST(ProtocolTest, RandomizationDesignIsRead) {
+  auto p = Load("protocols/promis-mda5");
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  const auto& d = (*p)->randomization;
+  EXPECT_EQ(d.block_sizes, (std::vector<int>{2, 4}));
+  ASSERT_EQ(d.factors.size(), 2u);
+  EXPECT_EQ(d.factors[0].name, "site");
+  EXPECT_EQ(d.factors[1].name, "ild_at_baseline");
+}
+
 }  // namespace
 }  // namespace trial::protocol

@@ -457,6 +457,7 @@ void ReadObservation(Reader& r, const json& res, Ctx& ctx, Source source) {
   if (!time) time = TimeField(res, "issued", ctx, "issued");
   if (!time) {
     r.Warn(ctx.where + ": no effective date or issued time; observation ignored");
+    r.record.unplaced.push_back({std::move(source), Codings(Field(res, "code"), ctx, "code")});
     return;
   }
 

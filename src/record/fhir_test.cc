@@ -714,6 +714,10 @@ TEST(FhirObservation, TimeSourcesAndOrdering) {
   EXPECT_EQ(rec.observations.back().date_value->date, *Date::FromYmd(2026, 1, 1));
   ASSERT_EQ(rec.warnings.size(), 1u);
   EXPECT_NE(rec.warnings[0].find("Observation/undated"), std::string::npos);
+  // The undated observation is kept aside with its codes, so users can be told it mattered.
+  ASSERT_EQ(rec.unplaced.size(), 1u);
+  EXPECT_EQ(rec.unplaced[0].source.ToString(), "Observation/undated");
+  EXPECT_FALSE(rec.unplaced[0].codes.empty());
 }
 
 TEST(FhirObservation, BooleanAndComponentsIgnored) {

@@ -149,6 +149,13 @@ struct PatientRecord {
   std::vector<Stay> stays;
   std::vector<Consent> consents;
   std::vector<std::string> warnings;  // ignored or unusable content worth telling the user
+  // Observations the reader could not place on the timeline (no usable date), kept so that the
+  // user is told when one of them is data the protocol needs.
+  struct Unplaced {
+    Source source;
+    std::vector<Coding> codes;
+  };
+  std::vector<Unplaced> unplaced;
 };
 
 }  // namespace trial::record

@@ -1,0 +1,200 @@
+// The `trial randomization` verbs. Today: `simulate` (docs/randomization.md). The seed of a
+// simulation without --seed comes from FreshSeed, the only call into the OS random generator.
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "protocol/protocol.h"
+#include "randomization/design.h"
+#include "randomization/fresh_seed.h"
+#include "randomization/random.h"
+#include "randomization/simulate.h"
+
+namespace trial::cli {
+
+namespace {
+
+namespace rnd = trial::randomization;
+
+// A whole number in [1, max] or nullopt.
+std::optional<int> Bounded(const std::string& text, int max) {
+  int v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || v < 1 || v > max)
+    return std::nullopt;
+  return v;
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+nlohmann::ordered_json DistJson(const rnd::Distribution& d) {
+  return {{"mean", d.mean}, {"median", d.median}, {"p95", d.p95}, {"max", d.max}};
+}
+
+int Simulate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Args a;
+  if (!ParseArgs(
+          args, 2,
+          {"subjects", "sites", "runs", "seed", "method", "format", "protocol", "ild-probability"},
+          &a, err, {"progress"})) {
+    return kExitUsage;
+  }
+  if (!a.positional.empty()) {
+    err << "trial randomization simulate: unexpected argument '" << a.positional[0] << "'\n";
+    return kExitUsage;
+  }
+  struct Limit {
+    const char* name;
+    int max;
+    int* value;
+  };
+  rnd::SimulationOptions o;
+  for (Limit l : {Limit{"subjects", 100000, &o.subjects}, Limit{"sites", 1000, &o.sites},
+                  Limit{"runs", 1000000, &o.runs}}) {
+    if (!a.Has(l.name)) {
+      err << "trial randomization simulate: --" << l.name << " is required\n";
+      return kExitUsage;
+    }
+    auto v = Bounded(a.Get(l.name), l.max);
+    if (!v) {
+      err << "trial randomization simulate: --" << l.name << " must be a whole number from 1 to "
+          << l.max << ", not '" << a.Get(l.name) << "'\n";
+      return kExitUsage;
+    }
+    *l.value = *v;
+  }
+  if (a.Has("ild-probability")) {
+    const std::string t = a.Get("ild-probability");
+    double p = -1;
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), p);
+    if (t.empty() || ec != std::errc() || ptr != t.data() + t.size() || !(p >= 0 && p <= 1)) {
+      err << "trial randomization simulate: --ild-probability must be a number in [0, 1], not '"
+          << t << "'\n";
+      return kExitUsage;
+    }
+    o.first_level_probability = p;
+  }
+  const std::string format = a.Get("format", "text");
+  if (format != "text" && format != "json") {
+    err << "trial randomization simulate: --format must be text or json, not '" << format << "'\n";
+    return kExitUsage;
+  }
+  const std::string method = a.Get("method", "");
+  if (!method.empty() && method != "permuted_blocks" && method != "minimization") {
+    err << "trial randomization simulate: --method must be permuted_blocks or minimization, not '"
+        << method << "'\n";
+    return kExitUsage;
+  }
+  rnd::Seed seed{};
+  bool fresh = false;
+  if (a.Has("seed")) {
+    auto s = rnd::SeedFromHex(a.Get("seed"));
+    if (!s) {
+      err << "trial randomization simulate: --seed: " << s.error().message << "\n";
+      return kExitUsage;
+    }
+    seed = *s;
+  } else {
+    auto s = rnd::FreshSeed();
+    if (!s) {
+      err << "trial randomization simulate: " << s.error().message << "\n";
+      return kExitInput;
+    }
+    seed = *s;
+    fresh = true;
+  }
+
+  auto protocol = protocol::Load(ProtocolDir(a));
+  if (!protocol) {
+    err << "trial: protocol error: " << protocol.error().message << "\n";
+    return kExitProtocol;
+  }
+  std::vector<std::string> sites;
+  for (int s = 1; s <= o.sites; ++s) sites.push_back("S" + std::to_string(s));
+  auto design = rnd::FromProtocol(**protocol, sites);
+  if (!design) {
+    err << "trial: protocol error: randomization.yaml: " << design.error().message << "\n";
+    return kExitProtocol;
+  }
+  if (method == "permuted_blocks") design->method = rnd::RandomizationMethod::kPermutedBlocks;
+  if (method == "minimization") design->method = rnd::RandomizationMethod::kMinimization;
+  const char* method_name = design->method == rnd::RandomizationMethod::kMinimization
+                                ? "minimization"
+                                : "permuted_blocks";
+
+  const bool show_progress = a.Flag("progress") || isatty(STDERR_FILENO) == 1;
+  std::function<void(int)> progress;
+  if (show_progress) {
+    progress = [&err](int percent) {
+      err << "\rsimulating: " << percent << "%" << std::flush;
+      if (percent == 100) err << "\n";
+    };
+  }
+  auto report = rnd::Simulate(*design, o, seed, progress);
+  if (!report) {
+    err << "trial randomization simulate: " << report.error().message << "\n";
+    return kExitInput;
+  }
+  const std::string seed_hex = rnd::SeedToHex(seed);
+  if (fresh) err << "seed: " << seed_hex << " (repeat with --seed " << seed_hex << ")\n";
+
+  if (format == "json") {
+    nlohmann::ordered_json j;
+    j["method"] = method_name;
+    j["design"] = rnd::Describe(*design);
+    j["subjects"] = o.subjects;
+    j["sites"] = o.sites;
+    j["runs"] = o.runs;
+    j["ild_probability"] = o.first_level_probability;
+    j["seed"] = seed_hex;
+    j["overall_imbalance"] = DistJson(report->overall_imbalance);
+    j["within_stratum_imbalance"] = DistJson(report->stratum_imbalance);
+    j["predictability"] = DistJson(report->predictability);
+    out << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  out << "randomization simulation: " << method_name << ", " << o.subjects << " subjects, "
+      << o.sites << " sites, " << o.runs << " runs\n";
+  out << "design: " << rnd::Describe(*design) << "\n";
+  out << "seed:   " << seed_hex << "\n\n";
+  out << "metric                        mean   median      p95      max\n";
+  auto row = [&](const char* name, const rnd::Distribution& d, int digits) {
+    std::string line = name;
+    line.resize(26, ' ');
+    for (double v : {d.mean, d.median, d.p95, d.max}) {
+      std::string cell = Fixed(v, digits);
+      line += std::string(cell.size() < 9 ? 9 - cell.size() : 1, ' ') + cell;
+    }
+    out << line << "\n";
+  };
+  row("overall imbalance", report->overall_imbalance, 2);
+  row("within-stratum imbalance", report->stratum_imbalance, 2);
+  row("predictability", report->predictability, 3);
+  out << "\nimbalance: max - min of subjects per arm / ratio (|n_TCZ - n_PBO| for 1:1), at the "
+         "end;\n"
+         "within-stratum: the largest over strata; predictability: share of allocations guessed\n"
+         "by picking the arm with fewer allocations so far (in the stratum for blocks, overall\n"
+         "for minimization).\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunRandomizationCommand(const std::vector<std::string>& args, std::ostream& out,
+                            std::ostream& err, const Environment&) {
+  if (args.empty() || args[0] != "randomization") return -1;
+  if (args.size() >= 2 && args[1] == "simulate") return Simulate(args, out, err);
+  err << "trial randomization: expected 'simulate' (list generation, verify and allocation come "
+         "later)\n";
+  return kExitUsage;
+}
+
+}  // namespace trial::cli
