@@ -51,6 +51,14 @@ commands:
                 [--method permuted_blocks|minimization] [--ild-probability P]
                 [--format text|json] [--progress]
       Draw R whole trials and report overall and within-stratum imbalance and predictability.
+  randomization golive --user ADMIN [--seed HEX]
+      Generate every stratum's allocation list, record it and print the commitment.
+  randomization verify
+      Recompute the lists from the stored seed and check them and the commitment (exit 5 if not).
+  randomize --subject ID --ild present|absent --user U [--request-id X]
+      Allocate an eligible subject; prints the randomization number only (never the arm).
+  unblind --subject ID --reason TEXT --user INVESTIGATOR
+      Emergency unblinding: prints the arm; audited, sponsor and medical monitor notified.
   help
       Show this text.
 

@@ -18,6 +18,32 @@ bool Args::Flag(const std::string& name) const {
   return std::find(flags.begin(), flags.end(), name) != flags.end();
 }
 
+std::optional<int64_t> ParsePositive(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v <= 0) return std::nullopt;
+  return v;
+}
+
+bool RequireOptions(const Args& a, std::initializer_list<const char*> names,
+                    const std::string& verb, std::ostream& err) {
+  for (const char* n : names) {
+    if (!a.Has(n)) {
+      err << "trial " << verb << ": --" << n << " is required\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+int ExitForStoreError(const Error& e) {
+  return e.code == ErrorCode::kIo || e.code == ErrorCode::kInternal ? kExitDatabase : kExitInput;
+}
+
 std::string Args::Get(const std::string& name, const std::string& fallback) const {
   auto it = options.find(name);
   return it == options.end() ? fallback : it->second;

@@ -1,8 +1,11 @@
 // Internal to the command line: argument parsing and file helpers shared by the verbs.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -37,6 +40,17 @@ bool ParseArgs(const std::vector<std::string>& args, size_t from,
 // the working directory, the executable or the source tree.
 std::string ProtocolDir(const Args& a);
 
+// A positive whole number (ids, limits) of at most 18 digits, or nullopt.
+std::optional<int64_t> ParsePositive(const std::string& text);
+
+// True when every option of `names` was given; otherwise prints "trial VERB: --NAME is required".
+bool RequireOptions(const Args& a, std::initializer_list<const char*> names,
+                    const std::string& verb, std::ostream& err);
+
+// The exit code of a store error: kExitDatabase for the database itself, kExitInput for a
+// refused request.
+int ExitForStoreError(const Error& e);
+
 // Reads a whole file; fails with kIo naming the file and the reason.
 Result<std::string> ReadFile(const std::string& path);
 
@@ -50,7 +64,8 @@ Result<std::unique_ptr<store::TrialStore>> OpenStore(const Args& a, const Enviro
 int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                     const Environment& env);
 
-// Runs `randomization simulate`; returns -1 when args[0] is not `randomization`.
+// Runs `randomization simulate|golive|verify`, `randomize` and `unblind`; returns -1 for any
+// other verb.
 int RunRandomizationCommand(const std::vector<std::string>& args, std::ostream& out,
                             std::ostream& err, const Environment& env);
 

@@ -1,5 +1,7 @@
-// The `trial randomization` verbs. Today: `simulate` (docs/randomization.md). The seed of a
-// simulation without --seed comes from FreshSeed, the only call into the OS random generator.
+// The randomization verbs (docs/randomization.md): `randomization simulate`, `randomization
+// golive`, `randomization verify`, `randomize` and `unblind`. A seed without --seed comes from
+// FreshSeed, the only call into the OS random generator. `randomize` prints the randomization
+// number only, never the arm; `unblind` is the one verb that prints an arm.
 #include <unistd.h>
 
 #include <charconv>
@@ -13,6 +15,8 @@
 #include "randomization/fresh_seed.h"
 #include "randomization/random.h"
 #include "randomization/simulate.h"
+#include "service/randomization.h"
+#include "store/store.h"
 
 namespace trial::cli {
 
@@ -186,14 +190,179 @@ int Simulate(const std::vector<std::string>& args, std::ostream& out, std::ostre
   return kExitOk;
 }
 
+bool NoPositional(const Args& a, const std::string& verb, std::ostream& err) {
+  if (a.positional.empty()) return true;
+  err << "trial " << verb << ": unexpected argument '" << a.positional[0] << "'\n";
+  return false;
+}
+
+int GoLive(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+           const Environment& env) {
+  const std::string verb = "randomization golive";
+  Args a;
+  if (!ParseArgs(args, 2, {"db", "user", "seed", "protocol"}, &a, err)) return kExitUsage;
+  if (!NoPositional(a, verb, err) || !RequireOptions(a, {"user"}, verb, err)) return kExitUsage;
+  rnd::Seed seed{};
+  if (a.Has("seed")) {
+    auto s = rnd::SeedFromHex(a.Get("seed"));
+    if (!s) {
+      err << "trial " << verb << ": --seed: " << s.error().message << "\n";
+      return kExitUsage;
+    }
+    seed = *s;
+  } else {
+    auto s = rnd::FreshSeed();
+    if (!s) {
+      err << "trial " << verb << ": " << s.error().message << "\n";
+      return kExitInput;
+    }
+    seed = *s;
+  }
+  auto protocol = protocol::Load(ProtocolDir(a));
+  if (!protocol) {
+    err << "trial: protocol error: " << protocol.error().message << "\n";
+    return kExitProtocol;
+  }
+  auto st = OpenStore(a, env, false);
+  if (!st) {
+    err << "trial " << verb << ": " << st.error().message << "\n";
+    return ExitForStoreError(st.error());
+  }
+  auto sites = (*st)->Sites();
+  if (!sites) {
+    err << "trial " << verb << ": " << sites.error().message << "\n";
+    return ExitForStoreError(sites.error());
+  }
+  std::vector<std::string> ids;
+  for (const auto& s : *sites) ids.push_back(s.id);
+  auto commitment = service::GoLive(**st, **protocol, ids, a.Get("user"), seed);
+  if (!commitment) {
+    err << "trial " << verb << ": " << commitment.error().message << "\n";
+    return ExitForStoreError(commitment.error());
+  }
+  out << "randomization is live; commitment: " << *commitment << "\n";
+  return kExitOk;
+}
+
+int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                  const Environment& env) {
+  const std::string verb = "randomization verify";
+  Args a;
+  if (!ParseArgs(args, 2, {"db", "protocol"}, &a, err)) return kExitUsage;
+  if (!NoPositional(a, verb, err)) return kExitUsage;
+  auto protocol = protocol::Load(ProtocolDir(a));
+  if (!protocol) {
+    err << "trial: protocol error: " << protocol.error().message << "\n";
+    return kExitProtocol;
+  }
+  auto st = OpenStore(a, env, false);
+  if (!st) {
+    err << "trial " << verb << ": " << st.error().message << "\n";
+    return ExitForStoreError(st.error());
+  }
+  auto check = service::VerifyRandomization(**st, **protocol);
+  if (!check) {
+    err << "trial " << verb << ": " << check.error().message << "\n";
+    return ExitForStoreError(check.error());
+  }
+  if (!check->ok) {
+    err << "trial " << verb << ": commitment NOT verified: " << check->detail << "\n";
+    return kExitAuditBroken;
+  }
+  out << "commitment verified: " << check->slots << " slots\n";
+  return kExitOk;
+}
+
+int RandomizeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                     const Environment& env) {
+  const std::string verb = "randomize";
+  Args a;
+  if (!ParseArgs(args, 1, {"db", "user", "subject", "ild", "request-id", "protocol"}, &a, err)) {
+    return kExitUsage;
+  }
+  if (!NoPositional(a, verb, err) || !RequireOptions(a, {"subject", "ild", "user"}, verb, err)) {
+    return kExitUsage;
+  }
+  auto subject = ParsePositive(a.Get("subject"));
+  if (!subject) {
+    err << "trial " << verb << ": --subject must be a subject id, not '" << a.Get("subject")
+        << "'\n";
+    return kExitUsage;
+  }
+  const std::string ild = a.Get("ild");
+  if (ild != "present" && ild != "absent") {
+    err << "trial " << verb << ": --ild must be present or absent, not '" << ild << "'\n";
+    return kExitUsage;
+  }
+  std::string request_id = a.Get("request-id");
+  if (!a.Has("request-id")) {
+    auto s = rnd::FreshSeed();
+    if (!s) {
+      err << "trial " << verb << ": " << s.error().message << "\n";
+      return kExitInput;
+    }
+    request_id = rnd::SeedToHex(*s).substr(0, 32);
+  }
+  auto protocol = protocol::Load(ProtocolDir(a));
+  if (!protocol) {
+    err << "trial: protocol error: " << protocol.error().message << "\n";
+    return kExitProtocol;
+  }
+  auto st = OpenStore(a, env, false);
+  if (!st) {
+    err << "trial " << verb << ": " << st.error().message << "\n";
+    return ExitForStoreError(st.error());
+  }
+  auto allocation = service::Randomize(**st, **protocol, a.Get("user"), *subject, ild, request_id);
+  if (!allocation) {
+    err << "trial " << verb << ": " << allocation.error().message << "\n";
+    return ExitForStoreError(allocation.error());
+  }
+  out << allocation->randomization_number << "\n";  // never the arm
+  return kExitOk;
+}
+
+int UnblindCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                   const Environment& env) {
+  const std::string verb = "unblind";
+  Args a;
+  if (!ParseArgs(args, 1, {"db", "user", "subject", "reason"}, &a, err)) return kExitUsage;
+  if (!NoPositional(a, verb, err) || !RequireOptions(a, {"subject", "reason", "user"}, verb, err)) {
+    return kExitUsage;
+  }
+  auto subject = ParsePositive(a.Get("subject"));
+  if (!subject) {
+    err << "trial " << verb << ": --subject must be a subject id, not '" << a.Get("subject")
+        << "'\n";
+    return kExitUsage;
+  }
+  auto st = OpenStore(a, env, false);
+  if (!st) {
+    err << "trial " << verb << ": " << st.error().message << "\n";
+    return ExitForStoreError(st.error());
+  }
+  auto arm = (*st)->EmergencyUnblind(a.Get("user"), *subject, a.Get("reason"));
+  if (!arm) {
+    err << "trial " << verb << ": " << arm.error().message << "\n";
+    return ExitForStoreError(arm.error());
+  }
+  out << *arm << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunRandomizationCommand(const std::vector<std::string>& args, std::ostream& out,
-                            std::ostream& err, const Environment&) {
-  if (args.empty() || args[0] != "randomization") return -1;
-  if (args.size() >= 2 && args[1] == "simulate") return Simulate(args, out, err);
-  err << "trial randomization: expected 'simulate' (list generation, verify and allocation come "
-         "later)\n";
+                            std::ostream& err, const Environment& env) {
+  if (args.empty()) return -1;
+  if (args[0] == "randomize") return RandomizeCommand(args, out, err, env);
+  if (args[0] == "unblind") return UnblindCommand(args, out, err, env);
+  if (args[0] != "randomization") return -1;
+  const std::string sub = args.size() >= 2 ? args[1] : "";
+  if (sub == "simulate") return Simulate(args, out, err);
+  if (sub == "golive") return GoLive(args, out, err, env);
+  if (sub == "verify") return VerifyCommand(args, out, err, env);
+  err << "trial randomization: expected 'simulate', 'golive' or 'verify'\n";
   return kExitUsage;
 }
 

@@ -20,10 +20,6 @@ std::string DatabaseTarget(const Args& a) {
   return "trial.db";
 }
 
-int ExitFor(const Error& e) {
-  return e.code == ErrorCode::kIo || e.code == ErrorCode::kInternal ? kExitDatabase : kExitInput;
-}
-
 std::string Dump(const ordered_json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -52,18 +48,6 @@ ordered_json EventJson(const store::AuditEvent& e) {
           {"hash", e.hash}};
 }
 
-// Parses a positive subject id.
-std::optional<int64_t> SubjectId(const std::string& text) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  if (v <= 0) return std::nullopt;
-  return v;
-}
-
 std::vector<std::string> SplitComma(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -71,17 +55,6 @@ std::vector<std::string> SplitComma(const std::string& text) {
     if (!item.empty()) out.push_back(item);
   }
   return out;
-}
-
-bool RequireOptions(const Args& a, std::initializer_list<const char*> names, const char* verb,
-                    std::ostream& err) {
-  for (const char* n : names) {
-    if (!a.Has(n)) {
-      err << "trial " << verb << ": --" << n << " is required\n";
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -111,7 +84,7 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
   const std::string sub = args.size() > 1 ? args[1] : "";
   auto fail = [&](const std::string& what, const Error& e) {
     err << "trial " << what << ": " << e.message << "\n";
-    return ExitFor(e);
+    return ExitForStoreError(e);
   };
 
   if (verb == "init") {
@@ -233,11 +206,11 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
     if (!ParseArgs(args, 2, {"db", "format", "user", "to", "reason"}, &a, err)) {
       return kExitUsage;
     }
-    if (a.positional.size() != 1 || !SubjectId(a.positional[0])) {
+    if (a.positional.size() != 1 || !ParsePositive(a.positional[0])) {
       err << "trial subject " << sub << ": give one subject id (a positive number)\n";
       return kExitUsage;
     }
-    int64_t id = *SubjectId(a.positional[0]);
+    int64_t id = *ParsePositive(a.positional[0]);
     auto s = OpenStore(a, env, false);
     if (!s) return fail("subject " + sub, s.error());
     if (sub == "status") {
@@ -317,17 +290,17 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
                    &a, err)) {
       return kExitUsage;
     }
-    if (!RequireOptions(a, {"subject", "visit", "form", "item"}, ("item " + sub).c_str(), err)) {
+    if (!RequireOptions(a, {"subject", "visit", "form", "item"}, "item " + sub, err)) {
       return kExitUsage;
     }
-    auto id = SubjectId(a.Get("subject"));
+    auto id = ParsePositive(a.Get("subject"));
     if (!id) {
       err << "trial item " << sub << ": --subject must be a positive number\n";
       return kExitUsage;
     }
     int repeat = 0;
     if (a.Has("repeat")) {
-      auto r = SubjectId(a.Get("repeat"));
+      auto r = ParsePositive(a.Get("repeat"));
       if (a.Get("repeat") != "0" && !r) {
         err << "trial item " << sub << ": --repeat must be a whole number\n";
         return kExitUsage;
@@ -383,7 +356,7 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
     }
     store::AuditFilter f;
     if (a.Has("subject")) {
-      auto id = SubjectId(a.Get("subject"));
+      auto id = ParsePositive(a.Get("subject"));
       if (!id) {
         err << "trial audit show: --subject must be a positive number\n";
         return kExitUsage;
@@ -394,7 +367,7 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
     if (a.Has("from")) f.from = a.Get("from");
     if (a.Has("to")) f.to = a.Get("to");
     if (a.Has("limit")) {
-      auto n = SubjectId(a.Get("limit"));
+      auto n = ParsePositive(a.Get("limit"));
       if (!n) {
         err << "trial audit show: --limit must be a positive number\n";
         return kExitUsage;
@@ -402,7 +375,7 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
       f.limit = static_cast<int>(std::min<int64_t>(*n, 100000));
     }
     if (a.Has("after")) {
-      auto n = SubjectId(a.Get("after"));
+      auto n = ParsePositive(a.Get("after"));
       if (!n) {
         err << "trial audit show: --after must be a positive number\n";
         return kExitUsage;

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "store/store_internal.h"
+
 namespace trial::store {
 
 namespace {
@@ -82,6 +84,25 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "rep, item, version))",
           "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, "
           "'0000000000000000000000000000000000000000000000000000000000000000')",
+      },
+      // 2: randomization (docs/randomization.md).
+      {
+          "CREATE TABLE rand_setup (id INTEGER PRIMARY KEY CHECK (id = 1), seed_hex TEXT NOT "
+          "NULL, design TEXT NOT NULL, commitment TEXT NOT NULL, golive_at TEXT NOT NULL, "
+          "audit_seq BIGINT NOT NULL)",
+          "CREATE TABLE rand_slots (stratum TEXT NOT NULL, position INTEGER NOT NULL, block "
+          "INTEGER NOT NULL, block_size INTEGER NOT NULL, arm TEXT NOT NULL, audit_seq BIGINT NOT "
+          "NULL, PRIMARY KEY (stratum, position))",
+          "CREATE TABLE allocations (subject_id BIGINT PRIMARY KEY REFERENCES subjects (id), "
+          "randomization_number TEXT NOT NULL UNIQUE, stratum TEXT NOT NULL, position INTEGER "
+          "NOT NULL, request_id TEXT NOT NULL UNIQUE, at TEXT NOT NULL, username TEXT NOT NULL, "
+          "audit_seq BIGINT NOT NULL, UNIQUE (stratum, position))",
+          "CREATE TABLE unblindings (id BIGINT PRIMARY KEY, subject_id BIGINT NOT NULL "
+          "REFERENCES subjects (id), username TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT "
+          "NULL, audit_seq BIGINT NOT NULL)",
+          "CREATE TABLE notifications (id BIGINT PRIMARY KEY, kind TEXT NOT NULL, recipient TEXT "
+          "NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, delivered_at TEXT NOT NULL, "
+          "audit_seq BIGINT NOT NULL)",
       },
   };
   return kMigrations;
@@ -285,17 +306,19 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-// ---- the store ----
+// Thin exports of the helpers above for randomization_store.cc (store_internal.h).
+namespace detail {
+std::string Canonical(const json& j) { return store::Canonical(j); }
+std::string Trim(const std::string& s) { return store::Trim(s); }
+Result<void> RequireText(const std::string& value, const char* what) {
+  return store::RequireText(value, what);
+}
+json StatusJson(int64_t subject, int version, const std::string& status, const std::string& at) {
+  return store::StatusJson(subject, version, status, at);
+}
+}  // namespace detail
 
-struct TrialStore::Pending {
-  std::string action;
-  std::string entity;
-  std::string entity_id;
-  std::string subject_id;
-  std::string old_value;
-  std::string new_value;
-  std::string reason;
-};
+// ---- the store ----
 
 TrialStore::TrialStore(std::unique_ptr<Connection> connection, Clock clock)
     : connection_(std::move(connection)), clock_(std::move(clock)) {}
@@ -495,6 +518,20 @@ Result<int> NextStatusVersion(Transaction& tx, int64_t subject) {
 }
 
 }  // namespace
+
+namespace detail {
+Result<void> LockChain(Transaction& tx, Backend backend) { return store::LockChain(tx, backend); }
+Result<void> RequireSiteAccess(const User& actor, const std::string& site) {
+  return store::RequireSiteAccess(actor, site);
+}
+Result<void> RequireAdministrator(const User& actor) { return store::RequireAdministrator(actor); }
+Result<std::optional<Subject>> LoadSubject(Transaction& tx, int64_t id) {
+  return store::LoadSubject(tx, id);
+}
+Result<int> NextStatusVersion(Transaction& tx, int64_t subject) {
+  return store::NextStatusVersion(tx, subject);
+}
+}  // namespace detail
 
 Result<User> TrialStore::CreateFirstAdministrator(const std::string& username,
                                                   const std::string& display_name) {
@@ -1124,9 +1161,68 @@ Result<VerifyReport> TrialStore::VerifyAudit() {
     check(r.Int(8), "item", ItemJson(v),
           "item " + ItemId(v.key) + " version " + std::to_string(v.version));
   }
+  // Randomization (migration 2): the go-live row with every slot (through SlotsSha256) against
+  // the golive event; each allocation; each unblinding with the notifications it queued.
+  auto setup = query("SELECT seed_hex, design, commitment, golive_at, audit_seq FROM rand_setup");
+  if (!setup) return std::unexpected(setup.error());
+  auto slots = query("SELECT stratum, position, block, block_size, arm, audit_seq FROM rand_slots");
+  if (!slots) return std::unexpected(slots.error());
+  std::vector<RandSlot> slot_list;
+  for (const auto& r : *slots) {
+    slot_list.push_back(RandSlot{r.Text(0), static_cast<int>(r.Int(1)), static_cast<int>(r.Int(2)),
+                                 static_cast<int>(r.Int(3)), r.Text(4)});
+    if (setup->empty() || r.Int(5) != (*setup)[0].Int(4)) {
+      bad(r.Int(5), "slot " + r.Text(1) + " of stratum " + r.Text(0) + " refers to audit event " +
+                        r.Text(5) + ", which did not write it");
+    }
+  }
+  for (const auto& r : *setup) {
+    check(r.Int(4), "randomization",
+          detail::GoLiveJson(r.Text(0), r.Text(1), r.Text(2), r.Text(3), slot_list),
+          "the randomization go-live record or one of its " + std::to_string(slot_list.size()) +
+              " slots");
+  }
+  auto allocations = query(
+      "SELECT subject_id, randomization_number, stratum, position, request_id, at, username, "
+      "audit_seq FROM allocations");
+  if (!allocations) return std::unexpected(allocations.error());
+  for (const auto& r : *allocations) {
+    Allocation a{r.Int(0),  r.Text(1), r.Text(2), static_cast<int>(r.Int(3)),
+                 r.Text(4), r.Text(5), r.Text(6)};
+    check(r.Int(7), "allocation", detail::AllocationJson(a),
+          "the allocation of subject " + r.Text(0));
+  }
+  auto notes = query(
+      "SELECT id, kind, recipient, body, created_at, audit_seq FROM notifications ORDER BY id");
+  if (!notes) return std::unexpected(notes.error());
+  std::map<int64_t, std::vector<detail::NotificationRow>> notes_by_seq;
+  for (const auto& r : *notes) {
+    notes_by_seq[r.Int(5)].push_back(
+        detail::NotificationRow{r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4)});
+  }
+  auto unblindings = query(
+      "SELECT u.id, u.subject_id, u.username, u.reason, u.at, u.audit_seq, s.arm FROM "
+      "unblindings u LEFT JOIN allocations a ON a.subject_id = u.subject_id LEFT JOIN rand_slots "
+      "s ON s.stratum = a.stratum AND s.position = a.position");
+  if (!unblindings) return std::unexpected(unblindings.error());
+  std::set<int64_t> unblind_seqs;
+  for (const auto& r : *unblindings) {
+    unblind_seqs.insert(r.Int(5));
+    check(r.Int(5), "unblinding",
+          detail::UnblindJson(r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(6),
+                              notes_by_seq[r.Int(5)]),
+          "unblinding " + r.Text(0) + " (or a notification it queued)");
+  }
+  for (const auto& [seq, list] : notes_by_seq) {
+    if (!unblind_seqs.count(seq)) {
+      bad(seq, "notification " + std::to_string(list.front().id) + " refers to audit event " +
+                   std::to_string(seq) + ", which did not write it");
+    }
+  }
   // 3. Nothing written is gone: every event that created a row still has its row.
-  static const std::set<std::string> kRowEntities = {"site",           "user",      "subject",
-                                                     "subject_status", "screening", "item"};
+  static const std::set<std::string> kRowEntities = {"site",           "user",       "subject",
+                                                     "subject_status", "screening",  "item",
+                                                     "randomization",  "allocation", "unblinding"};
   for (const auto& [seq, entity] : entities) {
     if (kRowEntities.count(entity) && !rows_seen.count(seq)) {
       bad(seq, "the " + entity + " written by audit event " + std::to_string(seq) +

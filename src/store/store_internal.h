@@ -1,0 +1,56 @@
+// Internal to the store module: helpers shared by store.cc and randomization_store.cc.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/error.h"
+#include "store/sql.h"
+#include "store/store.h"
+
+namespace trial::store {
+
+// An audit event being written (TrialStore::Append).
+struct TrialStore::Pending {
+  std::string action;
+  std::string entity;
+  std::string entity_id;
+  std::string subject_id;
+  std::string old_value;
+  std::string new_value;
+  std::string reason;
+};
+
+namespace detail {
+
+std::string Canonical(const nlohmann::json& j);
+std::string Trim(const std::string& s);
+Result<void> RequireText(const std::string& value, const char* what);
+Result<void> LockChain(Transaction& tx, Backend backend);
+Result<void> RequireSiteAccess(const User& actor, const std::string& site);
+Result<void> RequireAdministrator(const User& actor);
+Result<std::optional<Subject>> LoadSubject(Transaction& tx, int64_t id);
+Result<int> NextStatusVersion(Transaction& tx, int64_t subject);
+nlohmann::json StatusJson(int64_t subject, int version, const std::string& status,
+                          const std::string& at);
+
+// The audited form of randomization rows (randomization_store.cc), shared with VerifyAudit.
+nlohmann::json GoLiveJson(const std::string& seed_hex, const std::string& design,
+                          const std::string& commitment, const std::string& at,
+                          const std::vector<RandSlot>& slots);
+nlohmann::json AllocationJson(const Allocation& a);
+struct NotificationRow {
+  int64_t id = 0;
+  std::string kind;
+  std::string recipient;
+  std::string body;
+  std::string created_at;
+};
+nlohmann::json UnblindJson(int64_t id, int64_t subject_id, const std::string& user,
+                           const std::string& reason, const std::string& at, const std::string& arm,
+                           const std::vector<NotificationRow>& notes);
+
+}  // namespace detail
+}  // namespace trial::store
