@@ -196,6 +196,32 @@ bool NoPositional(const Args& a, const std::string& verb, std::ostream& err) {
   return false;
 }
 
+// The protocol and the store a store-backed randomization verb needs; on failure the message
+// is printed and `exit_code` says how the command ends.
+struct ProtocolAndStore {
+  Result<std::unique_ptr<protocol::Protocol>> protocol = Fail(ErrorCode::kInternal, "not loaded");
+  Result<std::unique_ptr<store::TrialStore>> store = Fail(ErrorCode::kInternal, "not opened");
+  int exit_code = kExitOk;
+  bool ok() const { return protocol.has_value() && store.has_value(); }
+};
+
+ProtocolAndStore OpenProtocolAndStore(const Args& a, const Environment& env,
+                                      const std::string& verb, std::ostream& err) {
+  ProtocolAndStore out;
+  out.protocol = protocol::Load(ProtocolDir(a));
+  if (!out.protocol) {
+    err << "trial: protocol error: " << out.protocol.error().message << "\n";
+    out.exit_code = kExitProtocol;
+    return out;
+  }
+  out.store = OpenStore(a, env, false);
+  if (!out.store) {
+    err << "trial " << verb << ": " << out.store.error().message << "\n";
+    out.exit_code = ExitForStoreError(out.store.error());
+  }
+  return out;
+}
+
 int GoLive(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            const Environment& env) {
   const std::string verb = "randomization golive";
@@ -218,16 +244,10 @@ int GoLive(const std::vector<std::string>& args, std::ostream& out, std::ostream
     }
     seed = *s;
   }
-  auto protocol = protocol::Load(ProtocolDir(a));
-  if (!protocol) {
-    err << "trial: protocol error: " << protocol.error().message << "\n";
-    return kExitProtocol;
-  }
-  auto st = OpenStore(a, env, false);
-  if (!st) {
-    err << "trial " << verb << ": " << st.error().message << "\n";
-    return ExitForStoreError(st.error());
-  }
+  auto opened = OpenProtocolAndStore(a, env, verb, err);
+  if (!opened.ok()) return opened.exit_code;
+  auto& protocol = opened.protocol;
+  auto& st = opened.store;
   auto sites = (*st)->Sites();
   if (!sites) {
     err << "trial " << verb << ": " << sites.error().message << "\n";
@@ -250,16 +270,10 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
   Args a;
   if (!ParseArgs(args, 2, {"db", "protocol"}, &a, err)) return kExitUsage;
   if (!NoPositional(a, verb, err)) return kExitUsage;
-  auto protocol = protocol::Load(ProtocolDir(a));
-  if (!protocol) {
-    err << "trial: protocol error: " << protocol.error().message << "\n";
-    return kExitProtocol;
-  }
-  auto st = OpenStore(a, env, false);
-  if (!st) {
-    err << "trial " << verb << ": " << st.error().message << "\n";
-    return ExitForStoreError(st.error());
-  }
+  auto opened = OpenProtocolAndStore(a, env, verb, err);
+  if (!opened.ok()) return opened.exit_code;
+  auto& protocol = opened.protocol;
+  auto& st = opened.store;
   auto check = service::VerifyRandomization(**st, **protocol);
   if (!check) {
     err << "trial " << verb << ": " << check.error().message << "\n";
@@ -303,16 +317,10 @@ int RandomizeCommand(const std::vector<std::string>& args, std::ostream& out, st
     }
     request_id = rnd::SeedToHex(*s).substr(0, 32);
   }
-  auto protocol = protocol::Load(ProtocolDir(a));
-  if (!protocol) {
-    err << "trial: protocol error: " << protocol.error().message << "\n";
-    return kExitProtocol;
-  }
-  auto st = OpenStore(a, env, false);
-  if (!st) {
-    err << "trial " << verb << ": " << st.error().message << "\n";
-    return ExitForStoreError(st.error());
-  }
+  auto opened = OpenProtocolAndStore(a, env, verb, err);
+  if (!opened.ok()) return opened.exit_code;
+  auto& protocol = opened.protocol;
+  auto& st = opened.store;
   auto allocation = service::Randomize(**st, **protocol, a.Get("user"), *subject, ild, request_id);
   if (!allocation) {
     err << "trial " << verb << ": " << allocation.error().message << "\n";
