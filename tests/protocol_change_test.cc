@@ -11,6 +11,7 @@
 
 #include "eligibility/eligibility.h"
 #include "protocol/protocol.h"
+#include "protocol/temp_protocol_test_util.h"
 #include "record/fhir.h"
 
 namespace trial {
@@ -24,47 +25,8 @@ const char* const kBundle = "examples/eligible-female.json";
 const Date kS = *Date::FromYmd(2026, 7, 6);  // as in eligible-female.expected.json
 const Date kR = *Date::FromYmd(2026, 7, 13);
 
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A copy of the real protocol folder in a temporary directory, removed at the end of the test.
-class TempProtocol {
- public:
-  TempProtocol() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("trial_protocol_change_test_" + std::string(info->name()) +
-                                        "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    fs::copy(kDir, dir_, fs::copy_options::recursive);
-  }
-  ~TempProtocol() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  TempProtocol(const TempProtocol&) = delete;
-  TempProtocol& operator=(const TempProtocol&) = delete;
-
-  std::string dir() const { return dir_.string(); }
-
-  // Replaces the single occurrence of `from` in `name`.
-  void Replace(const std::string& name, const std::string& from, const std::string& to) {
-    fs::path p = dir_ / name;
-    std::string text = ReadText(p);
-    size_t at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << name << " has no '" << from << "'";
-    ASSERT_EQ(text.find(from, at + 1), std::string::npos) << name << ": '" << from << "' twice";
-    text.replace(at, from.size(), to);
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
-  }
-
- private:
-  fs::path dir_;
-};
+using ::trial::protocol::testing::ReadText;
+using ::trial::protocol::testing::TempProtocol;
 
 std::unique_ptr<protocol::Protocol> LoadOrDie(const std::string& dir) {
   auto p = protocol::Load(dir);

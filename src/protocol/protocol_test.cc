@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/temp_protocol_test_util.h"
+
 namespace trial::protocol {
 namespace {
 
@@ -20,52 +22,10 @@ namespace fs = std::filesystem;
 
 const char* const kDir = "protocols/promis-mda5";
 
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::trial::protocol::testing::ReadText;
+using ::trial::protocol::testing::WriteText;
 
-void WriteText(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-// A copy of the real protocol folder in a temporary directory, removed at the end of the test.
-class TempProtocol {
- public:
-  TempProtocol() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("trial_protocol_test_" + std::string(info->name()) + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    fs::copy(kDir, dir_, fs::copy_options::recursive);
-  }
-  ~TempProtocol() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  TempProtocol(const TempProtocol&) = delete;
-  TempProtocol& operator=(const TempProtocol&) = delete;
-
-  std::string dir() const { return dir_.string(); }
-  fs::path file(const std::string& name) const { return dir_ / name; }
-
-  // Replaces the single occurrence of `from` in `name`.
-  void Replace(const std::string& name, const std::string& from, const std::string& to) {
-    std::string text = ReadText(file(name));
-    size_t at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << name << " has no '" << from << "'";
-    ASSERT_EQ(text.find(from, at + 1), std::string::npos) << name << ": '" << from << "' twice";
-    text.replace(at, from.size(), to);
-    WriteText(file(name), text);
-  }
-
- private:
-  fs::path dir_;
-};
+using ::trial::protocol::testing::TempProtocol;
 
 bool Contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

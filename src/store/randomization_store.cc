@@ -127,13 +127,10 @@ Result<RandSetup> TrialStore::GoLive(const std::string& actor, const std::string
                                                    " of stratum " + s.stratum + " is duplicated");
     }
   }
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = detail::LockChain(**tx, connection_->backend()); !r) {
-    return std::unexpected(r.error());
-  }
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   if (auto r = detail::RequireAdministrator(*who); !r) return std::unexpected(r.error());
   auto live = (*tx)->Query("SELECT golive_at FROM rand_setup");
   if (!live) return std::unexpected(live.error());
@@ -180,13 +177,10 @@ Result<Allocation> TrialStore::Randomize(const std::string& actor, int64_t subje
   if (detail::Trim(protocol_version).empty()) {
     return Fail(ErrorCode::kInvalidArgument, "the protocol version is empty");
   }
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = detail::LockChain(**tx, connection_->backend()); !r) {
-    return std::unexpected(r.error());
-  }
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   auto subject = detail::LoadSubject(**tx, subject_id);
   if (!subject) return std::unexpected(subject.error());
   if (!*subject) return Fail(ErrorCode::kNotFound, "unknown subject " + std::to_string(subject_id));
@@ -297,13 +291,10 @@ Result<std::string> TrialStore::EmergencyUnblind(const std::string& actor, int64
   if (reason.size() > 2000) {
     return Fail(ErrorCode::kInvalidArgument, "the reason is longer than 2000 characters");
   }
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = detail::LockChain(**tx, connection_->backend()); !r) {
-    return std::unexpected(r.error());
-  }
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   auto subject = detail::LoadSubject(**tx, subject_id);
   if (!subject) return std::unexpected(subject.error());
   if (!*subject) return Fail(ErrorCode::kNotFound, "unknown subject " + std::to_string(subject_id));

@@ -450,6 +450,15 @@ Result<void> LockChain(Transaction& tx, Backend backend) {
 }
 }  // namespace
 
+Result<TrialStore::Write> TrialStore::BeginWrite(const std::string& actor) {
+  auto tx = connection_->Begin(true);
+  if (!tx) return std::unexpected(tx.error());
+  if (auto r = LockChain(**tx, connection_->backend()); !r) return std::unexpected(r.error());
+  auto who = Actor(**tx, actor);
+  if (!who) return std::unexpected(who.error());
+  return Write{std::move(*tx), std::move(*who)};
+}
+
 Result<User> TrialStore::Actor(Transaction& tx, const std::string& username) {
   if (Trim(username).empty()) {
     return Fail(ErrorCode::kInvalidArgument, "the acting user is missing: give --user NAME");
@@ -564,11 +573,10 @@ Result<User> TrialStore::CreateFirstAdministrator(const std::string& username,
 Result<Site> TrialStore::AddSite(const std::string& actor, const Site& site) {
   if (auto r = RequireText(site.id, "the site id"); !r) return std::unexpected(r.error());
   if (auto r = RequireText(site.name, "the site name"); !r) return std::unexpected(r.error());
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = LockChain(**tx, connection_->backend()); !r) return std::unexpected(r.error());
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   if (auto r = RequireAdministrator(*who); !r) return std::unexpected(r.error());
   auto dup = (*tx)->Query("SELECT 1 FROM sites WHERE id = $1", {site.id});
   if (!dup) return std::unexpected(dup.error());
@@ -596,11 +604,10 @@ Result<User> TrialStore::AddUser(const std::string& actor, const User& user) {
     return Fail(ErrorCode::kInvalidArgument,
                 std::string("a ") + RoleName(user.role) + " is not limited to sites: omit --sites");
   }
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = LockChain(**tx, connection_->backend()); !r) return std::unexpected(r.error());
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   if (auto r = RequireAdministrator(*who); !r) return std::unexpected(r.error());
   auto dup = (*tx)->Query("SELECT 1 FROM users WHERE username = $1", {user.username});
   if (!dup) return std::unexpected(dup.error());
@@ -634,11 +641,10 @@ Result<Subject> TrialStore::AddSubject(const std::string& actor, const std::stri
   if (auto r = RequireText(screening_number, "the screening number"); !r) {
     return std::unexpected(r.error());
   }
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = LockChain(**tx, connection_->backend()); !r) return std::unexpected(r.error());
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   auto site = (*tx)->Query("SELECT 1 FROM sites WHERE id = $1", {site_id});
   if (!site) return std::unexpected(site.error());
   if (site->empty()) return Fail(ErrorCode::kNotFound, "unknown site '" + site_id + "'");
@@ -683,11 +689,10 @@ Result<Subject> TrialStore::AddSubject(const std::string& actor, const std::stri
 
 Result<Subject> TrialStore::ChangeStatus(const std::string& actor, int64_t subject_id,
                                          SubjectStatus to, const std::string& reason) {
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = LockChain(**tx, connection_->backend()); !r) return std::unexpected(r.error());
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   auto subject = LoadSubject(**tx, subject_id);
   if (!subject) return std::unexpected(subject.error());
   if (!*subject) {
@@ -733,11 +738,10 @@ Result<ScreeningRecord> TrialStore::SaveScreening(const std::string& actor, Scre
   } else if (rec.verdict != "incomplete") {
     return Fail(ErrorCode::kInvalidArgument, "unknown verdict '" + rec.verdict + "'");
   }
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = LockChain(**tx, connection_->backend()); !r) return std::unexpected(r.error());
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   auto subject = LoadSubject(**tx, rec.subject_id);
   if (!subject) return std::unexpected(subject.error());
   if (!*subject) {
@@ -808,11 +812,10 @@ Result<ItemVersion> TrialStore::RecordItem(const std::string& actor, const ItemK
   if (value.size() > 100000) {
     return Fail(ErrorCode::kInvalidArgument, "the value is longer than 100000 characters");
   }
-  auto tx = connection_->Begin(true);
-  if (!tx) return std::unexpected(tx.error());
-  if (auto r = LockChain(**tx, connection_->backend()); !r) return std::unexpected(r.error());
-  auto who = Actor(**tx, actor);
-  if (!who) return std::unexpected(who.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
   auto subject = LoadSubject(**tx, key.subject_id);
   if (!subject) return std::unexpected(subject.error());
   if (!*subject) {

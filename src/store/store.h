@@ -287,6 +287,13 @@ class TrialStore {
 
  private:
   struct Pending;  // an audit event being written
+  // An open write transaction with the chain locked and the acting user loaded: the start of
+  // every audited write.
+  struct Write {
+    std::unique_ptr<Transaction> tx;
+    User actor;
+  };
+  Result<Write> BeginWrite(const std::string& actor);
   Result<AuditEvent> Append(Transaction& tx, const std::string& actor, Role role, Pending event);
   Result<User> Actor(Transaction& tx, const std::string& username);
 
