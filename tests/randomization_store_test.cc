@@ -3,7 +3,12 @@
 // fixture of store_test.cc (store_fixture.h).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -15,6 +20,7 @@
 #include "protocol/protocol.h"
 #include "randomization/blocks.h"
 #include "randomization/design.h"
+#include "randomization/minimization.h"
 #include "randomization/random.h"
 #include "service/randomization.h"
 #include "store/store.h"
@@ -52,10 +58,10 @@ class RandomizationTest : public StoreTest {
     MakeEligible(subject_);
   }
 
-  void MakeEligible(int64_t subject) {
+  void MakeEligible(int64_t subject, const std::string& actor = "coord") {
     ScreeningRecord r = Screening(subject, "eligible");
     r.protocol_version = protocol_->version;
-    OK(store_->SaveScreening("coord", r));
+    OK(store_->SaveScreening(actor, r));
   }
 
   int64_t NewEligibleSubject(const std::string& number) {
@@ -213,7 +219,8 @@ TEST_P(RandomizationTest, RefusedRandomizations) {
                ErrorCode::kInvalidArgument, "'maybe' is not a value");
   EXPECT_FAILS(store_->Randomize("coord", subject_, "site=S9,ild_at_baseline=present", "r6",
                                  protocol_->version),
-               ErrorCode::kInvalidArgument, "unknown stratum 'site=S9,ild_at_baseline=present'");
+               ErrorCode::kInvalidArgument,
+               "no allocation list for stratum 'site=S9,ild_at_baseline=present'");
   EXPECT_FAILS(service::Randomize(*store_, *protocol_, "inv2", subject_, "present", "r7"),
                ErrorCode::kInvalidArgument, "may not change data of site 'S1'");
   EXPECT_FAILS(service::Randomize(*store_, *protocol_, "coord", subject_, "present", ""),
@@ -223,7 +230,7 @@ TEST_P(RandomizationTest, RefusedRandomizations) {
   ExpectIntact();
 }
 
-TEST_P(RandomizationTest, ExhaustedList) {
+TEST_P(RandomizationTest, ExhaustedListIsExtendedFromTheSeed) {
   Prepare();
   protocol_->target_enrollment = 2;  // lists of one block (2 or 4 entries)
   GoLive();
@@ -245,9 +252,148 @@ TEST_P(RandomizationTest, ExhaustedList) {
   EXPECT_FAILS(
       service::Randomize(*store_, *protocol_, "coord", subjects[length], "present", "last"),
       ErrorCode::kInvalidInput,
-      std::string("list for stratum ") + kS1Present + " is exhausted: extend it");
+      std::string("list for stratum ") + kS1Present +
+          " is exhausted: run 'trial randomization extend'");
   EXPECT_EQ(Snapshot(), snap);
+  // Only an administrator extends; nothing is stored otherwise.
+  EXPECT_FAILS(service::ExtendLists(*store_, *protocol_, "coord", 3, kS1Present),
+               ErrorCode::kInvalidArgument, "administrators only");
+  EXPECT_FAILS(service::ExtendLists(*store_, *protocol_, "admin", 3, "site=S1,ild=maybe"),
+               ErrorCode::kInvalidArgument, "not a stratum of the design");
+  EXPECT_EQ(Snapshot(), snap);
+  const int64_t added = OK(service::ExtendLists(*store_, *protocol_, "admin", 3, kS1Present));
+  EXPECT_GE(added, 3);
+  EXPECT_EQ(LastEvent().action, "randomization.extend");
+  // The extended list is exactly the prefix of the one long list the seed gives.
+  auto design = OK(rnd::FromProtocol(*protocol_, {"S1", "S2"}));
+  auto after = OK(store_->RandomizationSetup());
+  ASSERT_TRUE(after.has_value());
+  ASSERT_EQ(after->extensions.size(), 1u);
+  std::vector<RandSlot> s1;
+  for (const auto& s : after->slots) {
+    if (s.stratum == kS1Present) s1.push_back(s);
+  }
+  ASSERT_EQ(s1.size(), static_cast<size_t>(length + added));
+  rnd::Random rng = rnd::StratumRandom(TestSeed(), kS1Present);
+  rnd::AllocationList longer =
+      rnd::GenerateList(design, kS1Present, rng, static_cast<int>(s1.size()));
+  ASSERT_GE(longer.entries.size(), s1.size());
+  for (size_t i = 0; i < s1.size(); ++i) {
+    EXPECT_EQ(s1[i].arm, longer.entries[i].arm) << i;
+    EXPECT_EQ(s1[i].block, longer.entries[i].block) << i;
+    EXPECT_EQ(s1[i].audit_seq,
+              i < static_cast<size_t>(length) ? after->audit_seq : after->extensions[0].audit_seq);
+  }
+  // A stratum with enough free slots is left alone.
+  EXPECT_EQ(OK(service::ExtendLists(*store_, *protocol_, "admin", 1, kS1Present)), 0);
+  auto a =
+      OK(service::Randomize(*store_, *protocol_, "coord", subjects[length], "present", "last"));
+  EXPECT_EQ(a.position, length + 1);
+  auto check = OK(service::VerifyRandomization(*store_, *protocol_));
+  EXPECT_TRUE(check.ok) << check.detail;
+  EXPECT_EQ(check.extensions, 1);
   ExpectIntact();
+  // A changed extension slot is caught by both verifications.
+  const std::string arm = Sql("SELECT arm FROM rand_slots WHERE stratum = $1 AND position = $2",
+                              {std::string(kS1Present), int64_t{length + 2}})[0]
+                              .Text(0);
+  Sql("UPDATE rand_slots SET arm = $1 WHERE stratum = $2 AND position = $3",
+      {std::string(arm == "TCZ" ? "PBO" : "TCZ"), std::string(kS1Present), int64_t{length + 2}});
+  Restart();
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.problem, HasSubstr("list extension 1"));
+  EXPECT_FALSE(OK(service::VerifyRandomization(*store_, *protocol_)).ok);
+}
+
+TEST_P(RandomizationTest, SiteAddedAfterGoLiveGetsItsListsByExtension) {
+  Prepare();
+  GoLive();
+  OK(store_->AddSite("admin", Site{"S3", "Site Three"}));
+  OK(store_->AddUser("admin", User{"coord3", "Cai", Role::kCoordinator, {"S3"}}));
+  auto s = OK(store_->AddSubject("coord3", "S3", "S3-001"));
+  MakeEligible(s.id, "coord3");
+  std::string snap = Snapshot();
+  EXPECT_FAILS(service::Randomize(*store_, *protocol_, "coord3", s.id, "absent", "r1"),
+               ErrorCode::kInvalidArgument,
+               "no allocation list for stratum 'site=S3,ild_at_baseline=absent'");
+  EXPECT_EQ(Snapshot(), snap);
+  // The design committed at go-live does not list the sites, so it still matches.
+  EXPECT_TRUE(OK(service::VerifyRandomization(*store_, *protocol_)).ok);
+  const int64_t added = OK(service::ExtendLists(*store_, *protocol_, "admin", 10, ""));
+  EXPECT_GE(added, 20);  // the two strata of S3; S1 and S2 have enough
+  auto a = OK(service::Randomize(*store_, *protocol_, "coord3", s.id, "absent", "r1"));
+  EXPECT_EQ(a.stratum, "site=S3,ild_at_baseline=absent");
+  EXPECT_EQ(a.position, 1);
+  auto check = OK(service::VerifyRandomization(*store_, *protocol_));
+  EXPECT_TRUE(check.ok) << check.detail;
+  ExpectIntact();
+  std::string out, err;
+  EXPECT_EQ(
+      Cli({"randomization", "extend", "--user", "admin", "--free", "5", "--protocol", kProtocolDir},
+          &out, &err),
+      cli::kExitOk)
+      << err;
+  EXPECT_THAT(out, HasSubstr("nothing added"));
+  EXPECT_EQ(Cli({"randomization", "extend", "--user", "admin", "--free", "zero", "--protocol",
+                 kProtocolDir},
+                &out, &err),
+            cli::kExitUsage);
+  EXPECT_THAT(err, HasSubstr("--free must be a whole number"));
+}
+
+TEST_P(RandomizationTest, MinimizationIsDrawnAtAllocationAndReplayable) {
+  Prepare();
+  protocol_->randomization.method = protocol::RandomizationMethod::kMinimization;
+  OK(store_->AddUser("admin", User{"coord2", "Cleo", Role::kCoordinator, {"S2"}}));
+  const std::string commitment = GoLive();
+  EXPECT_EQ(Count("rand_slots"), 0);
+  EXPECT_FAILS(service::ExtendLists(*store_, *protocol_, "admin", 5, ""), ErrorCode::kInvalidInput,
+               "minimization has no lists to extend");
+  // 16 subjects over both sites and both ILD values.
+  auto design = OK(rnd::FromProtocol(*protocol_, {"S1", "S2"}));
+  std::vector<rnd::PriorAllocation> expected;
+  for (int i = 0; i < 16; ++i) {
+    const bool s2 = i % 3 == 0;
+    const std::string ild = i % 2 == 0 ? "present" : "absent";
+    int64_t id = subject_;
+    if (i > 0) {
+      auto s = OK(
+          store_->AddSubject(s2 ? "coord2" : "coord", s2 ? "S2" : "S1", "M-" + std::to_string(i)));
+      id = s.id;
+      MakeEligible(id, s2 ? "coord2" : "coord");
+    }
+    auto a = service::Randomize(*store_, *protocol_, s2 && i > 0 ? "coord2" : "coord", id, ild,
+                                "m" + std::to_string(i));
+    ASSERT_TRUE(a.has_value()) << a.error().message;
+    char number[16];
+    std::snprintf(number, sizeof number, "R-%04d", i + 1);
+    EXPECT_EQ(a->randomization_number, number);
+    // The engine alone, fed the same history, draws the same arm.
+    auto levels = OK(rnd::ParseStratumKey(design, a->stratum));
+    rnd::Random rng = rnd::AllocationRandom(TestSeed(), i + 1);
+    const int arm = OK(rnd::Minimize(design, expected, levels, rng));
+    EXPECT_EQ(OK(store_->ArmOf(id)).value_or(""), design.arms[static_cast<size_t>(arm)].id) << i;
+    expected.push_back(rnd::PriorAllocation{levels, arm});
+  }
+  EXPECT_EQ(Count("rand_slots"), 16);
+  auto check = OK(service::VerifyRandomization(*store_, *protocol_));
+  EXPECT_TRUE(check.ok) << check.detail;
+  ExpectIntact();
+  auto setup = OK(store_->RandomizationSetup());
+  ASSERT_TRUE(setup.has_value());
+  EXPECT_EQ(setup->commitment, commitment);
+  // Flipping one drawn arm breaks the audit trail and the replay.
+  const RandSlot& slot = setup->slots[3];
+  Sql("UPDATE rand_slots SET arm = $1 WHERE stratum = $2 AND position = $3",
+      {std::string(slot.arm == "TCZ" ? "PBO" : "TCZ"), slot.stratum, int64_t{slot.position}});
+  Restart();
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.problem, HasSubstr("allocation of subject"));
+  auto broken = OK(service::VerifyRandomization(*store_, *protocol_));
+  EXPECT_FALSE(broken.ok);
+  EXPECT_THAT(broken.detail, HasSubstr("the seed and the earlier allocations give"));
 }
 
 TEST_P(RandomizationTest, NoArmOnTheRandomizePath) {
@@ -421,6 +567,91 @@ TEST_P(RandomizationTest, ConcurrentRandomizations) {
   EXPECT_EQ(Count("allocations"), 8);
   Restart();
   ExpectIntact();
+}
+
+// Issue 4: at least 16 concurrent randomizations from 2 processes. Each process runs 8 threads,
+// each with its own connection; one extra subject is contested by both processes. Afterwards no
+// slot is used twice, each stratum's positions are 1..n without a gap, no subject is allocated
+// twice, and both the audit trail and the commitment verify.
+TEST_P(RandomizationTest, ConcurrentRandomizationsFromTwoProcesses) {
+  Prepare();
+  OK(store_->AddUser("admin", User{"coord2", "Cleo", Role::kCoordinator, {"S2"}}));
+  GoLive();
+  constexpr int kPerProcess = 8;
+  struct Planned {
+    int64_t id;
+    std::string actor;
+    std::string ild;
+  };
+  std::vector<Planned> planned;  // 2 x kPerProcess, over both sites and both ILD values
+  for (int i = 0; i < 2 * kPerProcess; ++i) {
+    const bool s2 = i % 2 == 1;
+    const std::string actor = s2 ? "coord2" : "coord";
+    int64_t id = subject_;
+    if (i > 0) {
+      id = OK(store_->AddSubject(actor, s2 ? "S2" : "S1", "P-" + std::to_string(i))).id;
+      MakeEligible(id, actor);
+    }
+    planned.push_back(Planned{id, actor, i % 4 < 2 ? "present" : "absent"});
+  }
+  const int64_t contested = NewEligibleSubject("P-contested");
+  std::vector<pid_t> children;
+  for (int p = 0; p < 2; ++p) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // The child: its own connections only; reports through its exit status.
+      std::atomic<int> failures{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kPerProcess; ++t) {
+        threads.emplace_back([&, t] {
+          auto conn = OpenConnection();
+          if (conn == nullptr) {
+            ++failures;
+            return;
+          }
+          TrialStore mine(std::move(conn), TestClock());
+          const Planned& s = planned[static_cast<size_t>(p * kPerProcess + t)];
+          if (!service::Randomize(mine, *protocol_, s.actor, s.id, s.ild,
+                                  "p" + std::to_string(p) + "-" + std::to_string(t))) {
+            ++failures;
+          }
+          if (t == 0) {  // both processes try the contested subject; one must win
+            (void)service::Randomize(mine, *protocol_, "coord", contested, "present",
+                                     "contested-" + std::to_string(p));
+          }
+        });
+      }
+      for (auto& th : threads) th.join();
+      _exit(failures.load() == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a child failed to randomize";
+  }
+  Restart();
+  EXPECT_EQ(Count("allocations"), 2 * kPerProcess + 1);
+  std::map<std::string, std::set<int>> positions;
+  std::set<std::string> numbers;
+  for (const auto& s : planned) {
+    auto a = OK(store_->AllocationOf(s.id));
+    ASSERT_TRUE(a.has_value()) << "subject " << s.id << " not allocated";
+    EXPECT_TRUE(positions[a->stratum].insert(a->position).second) << "slot used twice";
+    numbers.insert(a->randomization_number);
+  }
+  auto won = OK(store_->AllocationOf(contested));
+  ASSERT_TRUE(won.has_value());
+  EXPECT_TRUE(positions[won->stratum].insert(won->position).second);
+  numbers.insert(won->randomization_number);
+  EXPECT_EQ(numbers.size(), static_cast<size_t>(2 * kPerProcess + 1));
+  for (const auto& [stratum, used] : positions) {
+    EXPECT_EQ(*used.rbegin(), static_cast<int>(used.size())) << stratum << " has a gap";
+  }
+  ExpectIntact();
+  EXPECT_TRUE(OK(service::VerifyRandomization(*store_, *protocol_)).ok);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RandomizationTest, ::testing::Values("sqlite", "postgres"),

@@ -90,10 +90,10 @@ std::string Instant(int64_t n) {
 }
 
 // Every table, for Snapshot().
-const char* kTables[] = {"audit_events",   "sites",      "users",       "subjects",
-                         "subject_status", "screenings", "item_data",   "schema_info",
-                         "rand_setup",     "rand_slots", "allocations", "unblindings",
-                         "notifications"};
+const char* kTables[] = {"audit_events",   "sites",          "users",       "subjects",
+                         "subject_status", "screenings",     "item_data",   "schema_info",
+                         "rand_setup",     "rand_slots",     "allocations", "unblindings",
+                         "notifications",  "rand_extensions"};
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:

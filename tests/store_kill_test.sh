@@ -13,22 +13,8 @@
 set -uo pipefail
 TRIAL="$(realpath "$1")"
 ROUNDS="${KILL_ROUNDS:-4}"
-PSQL="${PSQL:-psql}"
-pass=0
-fail=0
-check() { # check NAME CONDITION-EXIT-STATUS
-  if [[ "$2" -eq 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-tmp="$(mktemp -d)"
-pg_admin_url=""
-pg_db=""
-cleanup() {
-  if [[ -n "$pg_db" ]]; then
-    "$PSQL" -q "$pg_admin_url" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/backends.sh
+source "$(dirname "$0")/backends.sh"
 
 # Runs a SQL statement behind the system's back; prints the result rows unaligned.
 raw_sql() { # raw_sql KIND DB SQL
@@ -127,22 +113,5 @@ run_backend() { # run_backend KIND DB
   check "$kind: verify names event $seq ($(cat "$tmp/err"))" $?
 }
 
-run_backend sqlite "$tmp/trial.db"
-
-if [[ -n "${TRIAL_TEST_PG_URL:-}" ]]; then
-  pg_admin_url="$TRIAL_TEST_PG_URL"
-  pg_db="kill_$$_$RANDOM"
-  "$PSQL" -q "$pg_admin_url" -c "CREATE DATABASE $pg_db" >/dev/null
-  check "postgres: CREATE DATABASE $pg_db" $?
-  # The server's URL with its database replaced by ours (query parameters kept).
-  pg_url=$(sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/$pg_db#" <<<"$pg_admin_url")
-  run_backend postgres "$pg_url"
-elif [[ "${TRIAL_REQUIRE_PG:-}" == 1 ]]; then
-  echo "FAIL: TRIAL_TEST_PG_URL not set but TRIAL_REQUIRE_PG=1 (make test should have started a cluster: see scripts/with-pg-cluster)"
-  fail=$((fail + 1))
-else
-  echo "SKIP postgres: TRIAL_TEST_PG_URL not set (make test starts a cluster)"
-fi
-
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+run_on_backends kill
+finish

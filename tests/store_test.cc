@@ -27,15 +27,15 @@ namespace {
 
 TEST_P(StoreTest, InitIsIdempotent) {
   OK(store_->Init());
-  EXPECT_EQ(EventCount(), 2);  // schema.migrate to 1, then to 2
+  EXPECT_EQ(EventCount(), TrialStore::kSchemaVersion);  // one schema.migrate per version
   OK(store_->Init());
   Restart();
   OK(store_->Init());
   OK(store_->Check());
-  EXPECT_EQ(EventCount(), 2);
-  EXPECT_EQ(Count("schema_info"), 2);
+  EXPECT_EQ(EventCount(), TrialStore::kSchemaVersion);
+  EXPECT_EQ(Count("schema_info"), TrialStore::kSchemaVersion);
   auto all = AllEvents();
-  ASSERT_EQ(all.size(), 2u);
+  ASSERT_EQ(all.size(), static_cast<size_t>(TrialStore::kSchemaVersion));
   for (const auto& e : all) {
     EXPECT_EQ(e.action, "schema.migrate");
     EXPECT_EQ(e.user, "system");
@@ -602,7 +602,8 @@ TEST_P(StoreTest, AuditEventsFilters) {
   EXPECT_EQ(by_coord.size(), 4u);  // subject.add + status, item v1, status change
   for (const auto& e : by_coord) EXPECT_EQ(e.user, "coord");
   auto by_system = OK(store_->AuditEvents(F({}, "system")));
-  EXPECT_EQ(by_system.size(), 3u);  // two schema.migrate and the first administrator
+  // one schema.migrate per version and the first administrator
+  EXPECT_EQ(by_system.size(), static_cast<size_t>(TrialStore::kSchemaVersion) + 1);
 
   // By time range (inclusive on both ends).
   auto window = OK(store_->AuditEvents(F({}, {}, from, to)));
@@ -636,8 +637,8 @@ TEST_P(StoreTest, AuditEventsFilters) {
 
 TEST_P(StoreTest, VerifyIntactCountsEveryEvent) {
   OK(store_->Init());
-  EXPECT_EQ(Verify().events_checked, 2);  // two migrations
-  Populate();                             // Init again is a no-op
+  EXPECT_EQ(Verify().events_checked, TrialStore::kSchemaVersion);  // the migrations
+  Populate();                                                      // Init again is a no-op
   OK(store_->SaveScreening("coord", Screening(subject_, "eligible")));
   OK(store_->RecordItem("coord", ItemKey{subject_, "W1", "f", 0, "i"}, "1", ""));
   Restart();
@@ -645,8 +646,8 @@ TEST_P(StoreTest, VerifyIntactCountsEveryEvent) {
   EXPECT_TRUE(r.ok) << r.problem;
   EXPECT_EQ(r.events_checked, EventCount());
   EXPECT_EQ(r.events_checked, Sql("SELECT seq FROM audit_head")[0].Int(0));
-  // 2 migrations, admin, 2 sites, 2 users, subject + status, screening + status, item.
-  EXPECT_EQ(r.events_checked, 12);
+  // migrations, admin, 2 sites, 2 users, subject + status, screening + status, item.
+  EXPECT_EQ(r.events_checked, TrialStore::kSchemaVersion + 10);
 }
 
 // ---- tampering -------------------------------------------------------------------------------

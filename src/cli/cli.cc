@@ -43,8 +43,9 @@ commands:
   item history --subject ID --visit V --form F --item I [--repeat N]
   audit verify
       Recompute the audit chain and check every stored row against it.
-  audit show [--subject ID] [--user U] [--from T] [--to T] [--after SEQ] [--limit N]
-             [--format text|json]
+  audit show --user U [--subject ID] [--by USER] [--from T] [--to T] [--after SEQ]
+             [--limit N] [--format text|json]
+      The events as U may see them: arm values are "<blinded>" except for unblinded roles.
   backup OUT
       A consistent copy of the SQLite database (PostgreSQL: use pg_dump).
   randomization simulate --subjects N --sites K --runs R [--seed HEX]
@@ -55,6 +56,9 @@ commands:
       Generate every stratum's allocation list, record it and print the commitment.
   randomization verify
       Recompute the lists from the stored seed and check them and the commitment (exit 5 if not).
+  randomization extend --user ADMIN [--stratum KEY] [--free N]
+      Give every stratum (or one) at least N unused slots (default: the target enrollment),
+      continuing its list from the seed; a site added after go-live gets its lists.
   randomize --subject ID --ild present|absent --user U [--request-id X]
       Allocate an eligible subject; prints the randomization number only (never the arm).
   unblind --subject ID --reason TEXT --user INVESTIGATOR

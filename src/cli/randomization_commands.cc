@@ -4,6 +4,7 @@
 // number only, never the arm; `unblind` is the one verb that prints an arm.
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -283,7 +284,44 @@ int VerifyCommand(const std::vector<std::string>& args, std::ostream& out, std::
     err << "trial " << verb << ": commitment NOT verified: " << check->detail << "\n";
     return kExitAuditBroken;
   }
-  out << "commitment verified: " << check->slots << " slots\n";
+  out << "commitment verified: " << check->slots << " slots";
+  if (check->extensions > 0) out << ", " << check->extensions << " extension(s)";
+  out << "\n";
+  return kExitOk;
+}
+
+int ExtendCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                  const Environment& env) {
+  const std::string verb = "randomization extend";
+  Args a;
+  if (!ParseArgs(args, 2, {"db", "user", "stratum", "free", "protocol"}, &a, err)) {
+    return kExitUsage;
+  }
+  if (!NoPositional(a, verb, err) || !RequireOptions(a, {"user"}, verb, err)) return kExitUsage;
+  auto opened = OpenProtocolAndStore(a, env, verb, err);
+  if (!opened.ok()) return opened.exit_code;
+  auto& protocol = opened.protocol;
+  auto& st = opened.store;
+  int free = std::max((*protocol)->target_enrollment, 1);
+  if (a.Has("free")) {
+    auto v = Bounded(a.Get("free"), 100000);
+    if (!v) {
+      err << "trial " << verb << ": --free must be a whole number from 1 to 100000, not '"
+          << a.Get("free") << "'\n";
+      return kExitUsage;
+    }
+    free = *v;
+  }
+  auto added = service::ExtendLists(**st, **protocol, a.Get("user"), free, a.Get("stratum"));
+  if (!added) {
+    err << "trial " << verb << ": " << added.error().message << "\n";
+    return ExitForStoreError(added.error());
+  }
+  if (*added == 0) {
+    out << "every stratum already has at least " << free << " unused slots: nothing added\n";
+  } else {
+    out << *added << " slots added; every stratum now has at least " << free << " unused slots\n";
+  }
   return kExitOk;
 }
 
@@ -370,7 +408,8 @@ int RunRandomizationCommand(const std::vector<std::string>& args, std::ostream& 
   if (sub == "simulate") return Simulate(args, out, err);
   if (sub == "golive") return GoLive(args, out, err, env);
   if (sub == "verify") return VerifyCommand(args, out, err, env);
-  err << "trial randomization: expected 'simulate', 'golive' or 'verify'\n";
+  if (sub == "extend") return ExtendCommand(args, out, err, env);
+  err << "trial randomization: expected 'simulate', 'golive', 'verify' or 'extend'\n";
   return kExitUsage;
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "service/audit.h"
 #include "store/store.h"
 
 namespace trial::cli {
@@ -350,10 +351,12 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
 
   if (verb == "audit" && sub == "show") {
     Args a;
-    if (!ParseArgs(args, 2, {"db", "subject", "user", "from", "to", "format", "limit", "after"}, &a,
+    if (!ParseArgs(args, 2,
+                   {"db", "subject", "user", "by", "from", "to", "format", "limit", "after"}, &a,
                    err)) {
       return kExitUsage;
     }
+    if (!RequireOptions(a, {"user"}, "audit show", err)) return kExitUsage;
     store::AuditFilter f;
     if (a.Has("subject")) {
       auto id = ParsePositive(a.Get("subject"));
@@ -363,7 +366,7 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
       }
       f.subject_id = *id;
     }
-    if (a.Has("user")) f.user = a.Get("user");
+    if (a.Has("by")) f.user = a.Get("by");
     if (a.Has("from")) f.from = a.Get("from");
     if (a.Has("to")) f.to = a.Get("to");
     if (a.Has("limit")) {
@@ -384,7 +387,7 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
     }
     auto s = OpenStore(a, env, false);
     if (!s) return fail("audit show", s.error());
-    auto events = (*s)->AuditEvents(f);
+    auto events = service::AuditTrail(**s, a.Get("user"), f);  // blinded by role
     if (!events) return fail("audit show", events.error());
     if (a.Get("format") == "json") {
       ordered_json j = ordered_json::array();

@@ -45,8 +45,8 @@ Result<std::string> Commitment(const std::vector<AllocationList>& lists, const S
   return Hex(Sha256(*text));
 }
 
-Verification Verify(const std::string& commitment, const std::vector<AllocationList>& lists,
-                    const Seed& seed, const Design& design) {
+Verification CheckAgainstSeed(const std::vector<AllocationList>& lists, const Seed& seed,
+                              const Design& design) {
   if (auto ok = Validate(design); !ok) return {false, "invalid design: " + ok.error().message};
   for (const auto& list : lists) {
     if (list.blocks < 0 || list.blocks > 1000000 ||
@@ -70,6 +70,12 @@ Verification Verify(const std::string& commitment, const std::vector<AllocationL
       }
     }
   }
+  return {true, ""};
+}
+
+Verification Verify(const std::string& commitment, const std::vector<AllocationList>& lists,
+                    const Seed& seed, const Design& design) {
+  if (Verification v = CheckAgainstSeed(lists, seed, design); !v.ok) return v;
   auto c = Commitment(lists, seed, design);
   if (!c) return {false, c.error().message};
   if (*c != commitment) {

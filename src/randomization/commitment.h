@@ -36,8 +36,13 @@ struct Verification {
 };
 
 // Regenerates every list in `lists` from `seed` and `design` (same stratum, same number of
-// blocks), compares it entry by entry with the given one, and compares Commitment(lists) with
-// `commitment`. Fails (ok = false with the reason) on any difference; never throws.
+// blocks) and compares it entry by entry with the given one. Each list must be whole: positions
+// 1.. and whole blocks. Fails (ok = false with the first difference); never throws.
+Verification CheckAgainstSeed(const std::vector<AllocationList>& lists, const Seed& seed,
+                              const Design& design);
+
+// CheckAgainstSeed, then compares Commitment(lists) with `commitment`. Fails (ok = false with the
+// reason) on any difference; never throws.
 Verification Verify(const std::string& commitment, const std::vector<AllocationList>& lists,
                     const Seed& seed, const Design& design);
 

@@ -1,6 +1,7 @@
 // Design (design.h).
 #include "randomization/design.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -82,7 +83,7 @@ Result<Design> FromProtocol(const protocol::Protocol& p, const std::vector<std::
   for (const auto& a : p.arms) d.arms.push_back({a.id, a.ratio});
   d.block_sizes = r.block_sizes;
   for (const auto& f : r.factors) {
-    Factor factor{f.name, f.from_sites ? sites : f.values, f.weight};
+    Factor factor{f.name, f.from_sites ? sites : f.values, f.weight, f.from_sites};
     if (f.from_sites && sites.empty()) {
       return Fail(ErrorCode::kInvalidInput,
                   "factor '" + f.name + "' takes its values from the sites, and there are none");
@@ -115,6 +116,34 @@ Result<std::string> StratumKey(const Design& d, const Levels& levels) {
     key += f.name + "=" + levels[i];
   }
   return key;
+}
+
+Result<std::vector<int>> ParseStratumKey(const Design& d, const std::string& key) {
+  std::vector<int> indexes;
+  if (d.factors.empty()) {
+    if (key == "all") return indexes;
+    return Fail(ErrorCode::kInvalidInput, "stratum '" + key + "': the design has no factors");
+  }
+  size_t start = 0;
+  for (size_t i = 0; i < d.factors.size(); ++i) {
+    const auto& f = d.factors[i];
+    const size_t end = i + 1 < d.factors.size() ? key.find(',', start) : key.size();
+    const std::string part = key.substr(start, end == std::string::npos ? end : end - start);
+    const std::string prefix = f.name + "=";
+    if (end == std::string::npos || part.rfind(prefix, 0) != 0) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "stratum '" + key + "' does not give factor '" + f.name + "' in its place");
+    }
+    const std::string value = part.substr(prefix.size());
+    auto it = std::find(f.values.begin(), f.values.end(), value);
+    if (it == f.values.end()) {
+      return Fail(ErrorCode::kInvalidInput, "stratum '" + key + "': '" + value +
+                                                "' is not a value of factor '" + f.name + "'");
+    }
+    indexes.push_back(static_cast<int>(it - f.values.begin()));
+    start = end + 1;
+  }
+  return indexes;
 }
 
 std::vector<std::string> AllStrata(const Design& d) {
@@ -153,7 +182,11 @@ std::string Describe(const Design& d) {
   for (size_t i = 0; i < d.factors.size(); ++i) {
     const auto& f = d.factors[i];
     s += (i ? "," : "") + f.name + "(";
-    for (size_t j = 0; j < f.values.size(); ++j) s += (j ? " " : "") + f.values[j];
+    if (f.from_sites) {
+      s += "<sites>";
+    } else {
+      for (size_t j = 0; j < f.values.size(); ++j) s += (j ? " " : "") + f.values[j];
+    }
     s += ")";
   }
   s += ";minimization=";

@@ -25,6 +25,9 @@ struct Factor {
   std::string name;
   std::vector<std::string> values;
   double weight = 1.0;
+  // The values are the trial's sites: Describe names the factor without listing them, so sites
+  // added after go-live do not change the committed design (their strata are list extensions).
+  bool from_sites = false;
 };
 
 struct Design {
@@ -52,11 +55,15 @@ using Levels = std::vector<std::string>;
 // with no factors). kInvalidInput when a value is not one the design defines.
 Result<std::string> StratumKey(const Design& design, const Levels& levels);
 
+// The inverse of StratumKey: each factor's value index (into Factor::values) in stratum `key`.
+// kInvalidInput when the key does not name every factor once, in order, with a defined value.
+Result<std::vector<int>> ParseStratumKey(const Design& design, const std::string& key);
+
 // Every stratum key of the design, in the order of the factors' values (odometer order).
 std::vector<std::string> AllStrata(const Design& design);
 
 // A canonical one-line description of the design (method, arms, block sizes, factors, options),
-// covered by the commitment.
+// covered by the commitment. A from_sites factor is written "site(<sites>)", without its values.
 std::string Describe(const Design& design);
 
 }  // namespace trial::randomization

@@ -82,4 +82,33 @@ Result<int> Minimize(const Design& design, const std::vector<PriorAllocation>& p
   return m.Choose(levels, rng);
 }
 
+Random AllocationRandom(const Seed& seed, int64_t n) {
+  return Random(DeriveSeed(seed, "minimization/" + std::to_string(n)));
+}
+
+Replay ReplayMinimization(const Design& design, const Seed& seed,
+                          const std::vector<PriorAllocation>& allocations) {
+  Minimizer m(design);
+  for (size_t i = 0; i < allocations.size(); ++i) {
+    const PriorAllocation& a = allocations[i];
+    Random rng = AllocationRandom(seed, static_cast<int64_t>(i) + 1);
+    auto arm = m.Choose(a.levels, rng);
+    const std::string n = std::to_string(i + 1);
+    if (!arm) return {false, "allocation " + n + ": " + arm.error().message};
+    if (*arm != a.arm) {
+      const auto index = [&](int k) {
+        return k >= 0 && static_cast<size_t>(k) < design.arms.size();
+      };
+      return {false, "allocation " + n + " is arm " +
+                         (index(a.arm) ? design.arms[static_cast<size_t>(a.arm)].id : "?") +
+                         ", the seed and the earlier allocations give " +
+                         design.arms[static_cast<size_t>(*arm)].id};
+    }
+    if (auto ok = m.Add(a.levels, a.arm); !ok) {
+      return {false, "allocation " + n + ": " + ok.error().message};
+    }
+  }
+  return {true, ""};
+}
+
 }  // namespace trial::randomization

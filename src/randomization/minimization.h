@@ -49,8 +49,23 @@ struct PriorAllocation {
   int arm = 0;
 };
 
+// The generator of the n-th allocation (1-based, in allocation order) of a live minimization:
+// Random(SHA256(seed || "minimization/" + n)). Each allocation draws from its own stream, so the
+// whole sequence can be replayed from the seed and the allocations' order and levels.
+Random AllocationRandom(const Seed& seed, int64_t n);
+
 // Stateless form: the arm for `levels` given every prior allocation.
 Result<int> Minimize(const Design& design, const std::vector<PriorAllocation>& prior,
                      const LevelIndexes& levels, Random& rng);
+
+// Replays a live minimization: allocation i (0-based) must be the arm Minimize gives for its
+// levels after allocations 0..i-1, drawn from AllocationRandom(seed, i + 1). Fails (ok = false,
+// naming the first allocation that differs) otherwise; never throws.
+struct Replay {
+  bool ok = false;
+  std::string detail;
+};
+Replay ReplayMinimization(const Design& design, const Seed& seed,
+                          const std::vector<PriorAllocation>& allocations);
 
 }  // namespace trial::randomization

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
-#include <sstream>
 
 #include "randomization/blocks.h"
 #include "randomization/commitment.h"
+#include "randomization/minimization.h"
 
 namespace trial::service {
 
@@ -14,21 +13,59 @@ namespace {
 
 namespace rnd = trial::randomization;
 
-// The value of factor `name` in stratum key "a=x,b=y"; "" when absent.
-std::string ValueIn(const std::string& key, const std::string& name) {
-  std::stringstream ss(key);
-  for (std::string part; std::getline(ss, part, ',');) {
-    size_t eq = part.find('=');
-    if (eq != std::string::npos && part.substr(0, eq) == name) return part.substr(eq + 1);
-  }
-  return "";
+// The design of the protocol over the store's sites now (ordered by id).
+Result<rnd::Design> CurrentDesign(store::TrialStore& store, const protocol::Protocol& protocol) {
+  auto sites = store.Sites();
+  if (!sites) return std::unexpected(sites.error());
+  std::vector<std::string> ids;
+  for (const auto& s : *sites) ids.push_back(s.id);
+  return rnd::FromProtocol(protocol, ids);
 }
 
-const protocol::StratumFactor* SiteFactor(const protocol::Protocol& p) {
-  for (const auto& f : p.randomization.factors) {
-    if (f.from_sites) return &f;
+// The slots `keep` accepts, as one AllocationList per stratum (entries in position order).
+template <typename Pred>
+std::vector<rnd::AllocationList> ListsOf(const std::vector<store::RandSlot>& slots, Pred keep) {
+  std::map<std::string, rnd::AllocationList> by_stratum;
+  for (const auto& slot : slots) {  // sorted by stratum, then position
+    if (!keep(slot)) continue;
+    auto& list = by_stratum[slot.stratum];
+    list.stratum = slot.stratum;
+    list.entries.push_back(
+        rnd::Entry{slot.stratum, slot.position, slot.block, slot.block_size, slot.arm});
+    list.blocks = std::max(list.blocks, slot.block);
   }
-  return nullptr;
+  std::vector<rnd::AllocationList> lists;
+  for (auto& [key, list] : by_stratum) lists.push_back(std::move(list));
+  return lists;
+}
+
+int ArmIndex(const rnd::Design& d, const std::string& arm) {
+  for (size_t i = 0; i < d.arms.size(); ++i) {
+    if (d.arms[i].id == arm) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// The minimization arm of allocation `ordinal` given the earlier ones (store::ArmChooser).
+Result<std::string> ChooseByMinimization(const rnd::Design& design, const std::string& seed_hex,
+                                         const std::vector<store::PriorArm>& prior, int64_t ordinal,
+                                         const std::string& stratum) {
+  auto seed = rnd::SeedFromHex(seed_hex);
+  if (!seed) return std::unexpected(seed.error());
+  std::vector<rnd::PriorAllocation> earlier;
+  for (const auto& p : prior) {
+    auto levels = rnd::ParseStratumKey(design, p.stratum);
+    if (!levels) return std::unexpected(levels.error());
+    const int arm = ArmIndex(design, p.arm);
+    if (arm < 0) return Fail(ErrorCode::kInvalidInput, "an earlier allocation has arm " + p.arm);
+    earlier.push_back(rnd::PriorAllocation{*levels, arm});
+  }
+  auto levels = rnd::ParseStratumKey(design, stratum);
+  if (!levels) return Fail(ErrorCode::kInvalidArgument, levels.error().message);
+  rnd::Random rng = rnd::AllocationRandom(*seed, ordinal);
+  auto arm = rnd::Minimize(design, earlier, *levels, rng);
+  if (!arm) return std::unexpected(arm.error());
+  return design.arms[static_cast<size_t>(*arm)].id;
 }
 
 }  // namespace
@@ -41,13 +78,10 @@ Result<std::string> GoLive(store::TrialStore& store, const protocol::Protocol& p
   }
   auto design = rnd::FromProtocol(protocol, sites);
   if (!design) return std::unexpected(design.error());
-  if (design->method != rnd::RandomizationMethod::kPermutedBlocks) {
-    return Fail(ErrorCode::kInvalidInput,
-                "go-live with allocation lists needs method permuted_blocks (minimization is "
-                "allocated at run time and not built yet)");
+  std::vector<rnd::AllocationList> lists;
+  if (design->method == rnd::RandomizationMethod::kPermutedBlocks) {
+    lists = rnd::GenerateAll(*design, seed, std::max(protocol.target_enrollment, 1));
   }
-  const int length = std::max(protocol.target_enrollment, 1);
-  std::vector<rnd::AllocationList> lists = rnd::GenerateAll(*design, seed, length);
   auto commitment = rnd::Commitment(lists, seed, *design);
   if (!commitment) return std::unexpected(commitment.error());
   std::vector<store::RandSlot> slots;
@@ -62,6 +96,90 @@ Result<std::string> GoLive(store::TrialStore& store, const protocol::Protocol& p
   return *commitment;
 }
 
+Result<int64_t> ExtendLists(store::TrialStore& store, const protocol::Protocol& protocol,
+                            const std::string& actor, int min_free, const std::string& stratum) {
+  if (min_free < 1 || min_free > 100000) {
+    return Fail(ErrorCode::kInvalidArgument, "the number of free slots must be 1 to 100000");
+  }
+  auto setup = store.RandomizationSetup();
+  if (!setup) return std::unexpected(setup.error());
+  if (!*setup) {
+    return Fail(ErrorCode::kInvalidInput,
+                "randomization is not live yet: run 'trial randomization golive'");
+  }
+  auto design = CurrentDesign(store, protocol);
+  if (!design) return std::unexpected(design.error());
+  if (rnd::Describe(*design) != (*setup)->design) {
+    return Fail(ErrorCode::kInvalidInput,
+                "the protocol's randomization design differs from the one committed at go-live");
+  }
+  if (design->method != rnd::RandomizationMethod::kPermutedBlocks) {
+    return Fail(ErrorCode::kInvalidInput,
+                "minimization has no lists to extend: each allocation is drawn when it is made");
+  }
+  auto seed = rnd::SeedFromHex((*setup)->seed_hex);
+  if (!seed) return std::unexpected(seed.error());
+  std::vector<std::string> strata = rnd::AllStrata(*design);
+  if (!stratum.empty()) {
+    if (std::find(strata.begin(), strata.end(), stratum) == strata.end()) {
+      return Fail(ErrorCode::kInvalidArgument, "'" + stratum + "' is not a stratum of the design");
+    }
+    strata = {stratum};
+  }
+  // Used positions per stratum.
+  std::map<std::string, int> used;
+  auto subjects = store.Subjects(std::nullopt);
+  if (!subjects) return std::unexpected(subjects.error());
+  for (const auto& subject : *subjects) {
+    auto a = store.AllocationOf(subject.id);
+    if (!a) return std::unexpected(a.error());
+    if (*a) used[(*a)->stratum] = std::max(used[(*a)->stratum], (*a)->position);
+  }
+  std::vector<rnd::AllocationList> existing =
+      ListsOf((*setup)->slots, [](const auto&) { return true; });
+  std::vector<rnd::AllocationList> additions;
+  for (const auto& key : strata) {
+    auto it = std::find_if(existing.begin(), existing.end(),
+                           [&](const rnd::AllocationList& l) { return l.stratum == key; });
+    rnd::AllocationList list =
+        rnd::Regenerate(*design, *seed, key, it == existing.end() ? 0 : it->blocks);
+    if (it != existing.end() && list.entries.size() != it->entries.size()) {
+      return Fail(ErrorCode::kInvalidInput, "the stored list of stratum " + key +
+                                                " does not match the seed: run 'trial "
+                                                "randomization verify'");
+    }
+    const size_t before = it == existing.end() ? 0 : list.entries.size();
+    const int free = static_cast<int>(before) - used[key];
+    if (free >= min_free) continue;
+    if (it == existing.end()) {
+      list.entries.clear();
+      list.blocks = 0;
+      list.next_counter = 0;
+    }
+    rnd::Random rng = rnd::StratumRandom(*seed, key, list.next_counter);
+    if (auto ok = rnd::Extend(*design, list, rng, min_free - free); !ok) {
+      return std::unexpected(ok.error());
+    }
+    rnd::AllocationList added{key, {}, 0, 0};
+    added.entries.assign(list.entries.begin() + static_cast<std::ptrdiff_t>(before),
+                         list.entries.end());
+    additions.push_back(std::move(added));
+  }
+  std::vector<store::RandSlot> slots;
+  for (const auto& list : additions) {
+    for (const auto& e : list.entries) {
+      slots.push_back(store::RandSlot{e.stratum, e.position, e.block, e.block_size, e.arm});
+    }
+  }
+  if (slots.empty()) return int64_t{0};
+  auto commitment = rnd::Commitment(additions, *seed, *design);
+  if (!commitment) return std::unexpected(commitment.error());
+  const auto added = static_cast<int64_t>(slots.size());
+  auto x = store.ExtendLists(actor, *commitment, std::move(slots));
+  if (!x) return std::unexpected(x.error());
+  return added;
+}
+
 Result<RandomizationCheck> VerifyRandomization(store::TrialStore& store,
                                                const protocol::Protocol& protocol) {
   auto setup = store.RandomizationSetup();
@@ -73,43 +191,67 @@ Result<RandomizationCheck> VerifyRandomization(store::TrialStore& store,
   const store::RandSetup& s = **setup;
   RandomizationCheck check;
   check.slots = static_cast<int64_t>(s.slots.size());
+  check.extensions = static_cast<int64_t>(s.extensions.size());
   auto seed = rnd::SeedFromHex(s.seed_hex);
   if (!seed) {
     check.detail = "the stored seed is not 64 hex digits";
     return check;
   }
-  // The sites the lists were made for: the store's sites (ordered by id, as at go-live) that
-  // appear in a stratum key.
-  std::vector<std::string> sites;
-  if (const auto* f = SiteFactor(protocol)) {
-    std::set<std::string> in_lists;
-    for (const auto& slot : s.slots) in_lists.insert(ValueIn(slot.stratum, f->name));
-    auto all = store.Sites();
-    if (!all) return std::unexpected(all.error());
-    for (const auto& site : *all) {
-      if (in_lists.count(site.id)) sites.push_back(site.id);
-    }
-  }
-  auto design = rnd::FromProtocol(protocol, sites);
+  auto design = CurrentDesign(store, protocol);
   if (!design) return std::unexpected(design.error());
   if (rnd::Describe(*design) != s.design) {
     check.detail = "the protocol's design (" + rnd::Describe(*design) +
                    ") differs from the one committed at go-live (" + s.design + ")";
     return check;
   }
-  std::map<std::string, rnd::AllocationList> by_stratum;
-  for (const auto& slot : s.slots) {
-    auto& list = by_stratum[slot.stratum];
-    list.stratum = slot.stratum;
-    list.entries.push_back(
-        rnd::Entry{slot.stratum, slot.position, slot.block, slot.block_size, slot.arm});
-    list.blocks = std::max(list.blocks, slot.block);
+  // The go-live commitment over the go-live slots (none under minimization).
+  auto golive = rnd::Commitment(
+      ListsOf(s.slots, [&](const store::RandSlot& x) { return x.audit_seq == s.audit_seq; }), *seed,
+      *design);
+  if (!golive) return std::unexpected(golive.error());
+  if (*golive != s.commitment) {
+    check.detail =
+        "go-live commitment mismatch: recorded " + s.commitment + ", recomputed " + *golive;
+    return check;
   }
-  std::vector<rnd::AllocationList> lists;
-  for (auto& [key, list] : by_stratum) lists.push_back(std::move(list));
-  rnd::Verification v = rnd::Verify(s.commitment, lists, *seed, *design);
-  check.ok = v.ok;
-  check.detail = v.detail;
+  if (design->method == rnd::RandomizationMethod::kMinimization) {
+    std::vector<store::RandSlot> drawn = s.slots;
+    std::sort(drawn.begin(), drawn.end(),
+              [](const auto& a, const auto& b) { return a.audit_seq < b.audit_seq; });
+    std::vector<rnd::PriorAllocation> allocations;
+    for (const auto& slot : drawn) {
+      auto levels = rnd::ParseStratumKey(*design, slot.stratum);
+      if (!levels) {
+        check.detail = levels.error().message;
+        return check;
+      }
+      allocations.push_back(rnd::PriorAllocation{*levels, ArmIndex(*design, slot.arm)});
+    }
+    rnd::Replay r = rnd::ReplayMinimization(*design, *seed, allocations);
+    check.ok = r.ok;
+    check.detail = r.detail;
+    return check;
+  }
+  // Permuted blocks: every whole list against the seed, then each extension's commitment.
+  rnd::Verification v =
+      rnd::CheckAgainstSeed(ListsOf(s.slots, [](const auto&) { return true; }), *seed, *design);
+  if (!v.ok) {
+    check.detail = v.detail;
+    return check;
+  }
+  for (const auto& x : s.extensions) {
+    auto c = rnd::Commitment(
+        ListsOf(s.slots,
+                [&](const store::RandSlot& slot) { return slot.audit_seq == x.audit_seq; }),
+        *seed, *design);
+    if (!c) return std::unexpected(c.error());
+    if (*c != x.commitment) {
+      check.detail = "extension " + std::to_string(x.id) + " commitment mismatch: recorded " +
+                     x.commitment + ", recomputed " + *c;
+      return check;
+    }
+  }
+  check.ok = true;
   return check;
 }
 
@@ -120,11 +262,7 @@ Result<store::Allocation> Randomize(store::TrialStore& store, const protocol::Pr
   auto subject = store.FindSubject(subject_id);
   if (!subject) return std::unexpected(subject.error());
   if (!*subject) return Fail(ErrorCode::kNotFound, "unknown subject " + std::to_string(subject_id));
-  auto sites = store.Sites();
-  if (!sites) return std::unexpected(sites.error());
-  std::vector<std::string> site_ids;
-  for (const auto& s : *sites) site_ids.push_back(s.id);
-  auto design = rnd::FromProtocol(protocol, site_ids);
+  auto design = CurrentDesign(store, protocol);
   if (!design) return std::unexpected(design.error());
   rnd::Levels levels;
   for (const auto& f : protocol.randomization.factors) {
@@ -140,7 +278,15 @@ Result<store::Allocation> Randomize(store::TrialStore& store, const protocol::Pr
   }
   auto key = rnd::StratumKey(*design, levels);
   if (!key) return Fail(ErrorCode::kInvalidArgument, key.error().message);
-  return store.Randomize(actor, subject_id, *key, request_id, protocol.version);
+  store::ArmChooser choose;
+  if (design->method == rnd::RandomizationMethod::kMinimization) {
+    choose = [d = *design, stratum = *key](const std::string& seed_hex,
+                                           const std::vector<store::PriorArm>& prior,
+                                           int64_t ordinal) {
+      return ChooseByMinimization(d, seed_hex, prior, ordinal, stratum);
+    };
+  }
+  return store.Randomize(actor, subject_id, *key, request_id, protocol.version, choose);
 }
 
 }  // namespace trial::service

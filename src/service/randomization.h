@@ -17,21 +17,34 @@
 
 namespace trial::service {
 
-// Builds the design from protocol.randomization and `sites`, generates one list per stratum
-// (site x the other factors' values) of at least protocol.target_enrollment entries, computes
-// the commitment and records everything with store.GoLive as `actor`. Returns the commitment.
+// Builds the design from protocol.randomization and `sites` and records the go-live with
+// store.GoLive as `actor`. Permuted blocks: one list per stratum (site x the other factors'
+// values) of at least protocol.target_enrollment entries, committed. Minimization: no lists; the
+// commitment covers the seed and the design, from which every allocation is replayable.
+// Returns the commitment.
 Result<std::string> GoLive(store::TrialStore& store, const protocol::Protocol& protocol,
                            const std::vector<std::string>& sites, const std::string& actor,
                            const randomization::Seed& seed);
 
+// Extends the lists after go-live (permuted blocks only): every stratum of the current design
+// (the store's sites now, so a site added after go-live gets its lists) whose unused slots are
+// fewer than `min_free` gets whole new blocks, continuing its sequence from the seed, until it
+// has at least `min_free`; or only `stratum` when it is not empty. Records one
+// store.ExtendLists. Returns the number of slots added (0: nothing needed, nothing recorded).
+Result<int64_t> ExtendLists(store::TrialStore& store, const protocol::Protocol& protocol,
+                            const std::string& actor, int min_free, const std::string& stratum);
+
 struct RandomizationCheck {
   bool ok = false;
   int64_t slots = 0;
+  int64_t extensions = 0;
   std::string detail;  // when !ok: the first mismatch, one line
 };
 
-// Recomputes the stored lists from the stored seed and the protocol's design (over the sites the
-// lists were generated for) and checks them and the commitment (randomization::Verify).
+// Recomputes everything from the stored seed and the protocol's design and checks it: the
+// design text; permuted blocks: every stratum's whole list against the seed, the go-live
+// commitment over the go-live slots and each extension's commitment over its slots;
+// minimization: the go-live commitment and a replay of every allocation in allocation order.
 // kInvalidInput when randomization is not live.
 Result<RandomizationCheck> VerifyRandomization(store::TrialStore& store,
                                                const protocol::Protocol& protocol);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "store/store.h"
 #include "store/store_internal.h"
@@ -40,6 +41,48 @@ bool IsHex64(const std::string& s) {
          });
 }
 
+// Checks a commitment and its slots; sorts `slots` and checks each is well formed and none is
+// duplicated.
+Result<void> CheckCommitted(const std::string& commitment, std::vector<RandSlot>& slots) {
+  if (!IsHex64(commitment)) {
+    return Fail(ErrorCode::kInvalidArgument, "the commitment must be 64 lowercase hex digits");
+  }
+  std::sort(slots.begin(), slots.end(), SlotLess);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const RandSlot& s = slots[i];
+    if (!PlainName(s.stratum) || !PlainName(s.arm) || s.position < 1 || s.block < 1 ||
+        s.block_size < 1) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "slot " + std::to_string(i + 1) + " is malformed (stratum '" + s.stratum + "')");
+    }
+    if (i > 0 && slots[i - 1].stratum == s.stratum && slots[i - 1].position == s.position) {
+      return Fail(ErrorCode::kInvalidArgument, "slot " + std::to_string(s.position) +
+                                                   " of stratum " + s.stratum + " is duplicated");
+    }
+  }
+  return {};
+}
+
+// The go-live seed; kInvalidInput before go-live.
+Result<std::string> LiveSeed(Transaction& tx) {
+  auto live = tx.Query("SELECT seed_hex FROM rand_setup");
+  if (!live) return std::unexpected(live.error());
+  if (live->empty()) {
+    return Fail(ErrorCode::kInvalidInput,
+                "randomization is not live yet: run 'trial randomization golive'");
+  }
+  return (*live)[0].Text(0);
+}
+
+Result<void> InsertSlot(Transaction& tx, const RandSlot& s, int64_t audit_seq) {
+  auto r = tx.Query(
+      "INSERT INTO rand_slots (stratum, position, block, block_size, arm, audit_seq) VALUES ($1, "
+      "$2, $3, $4, $5, $6)",
+      {s.stratum, int64_t{s.position}, int64_t{s.block}, int64_t{s.block_size}, s.arm, audit_seq});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
 Allocation AllocationFromRow(const Row& r) {
   return Allocation{r.Int(0),  r.Text(1), r.Text(2), static_cast<int>(r.Int(3)),
                     r.Text(4), r.Text(5), r.Text(6)};
@@ -73,14 +116,28 @@ json GoLiveJson(const std::string& seed_hex, const std::string& design,
           {"slots_sha256", SlotsSha256(slots)}};
 }
 
-json AllocationJson(const Allocation& a) {
-  return {{"subject_id", a.subject_id},
-          {"randomization_number", a.randomization_number},
-          {"stratum", a.stratum},
-          {"position", a.position},
-          {"request_id", a.request_id},
-          {"at", a.at},
-          {"user", a.user}};
+json AllocationJson(const Allocation& a, const std::string& drawn_arm) {
+  json j = {{"subject_id", a.subject_id},
+            {"randomization_number", a.randomization_number},
+            {"stratum", a.stratum},
+            {"position", a.position},
+            {"request_id", a.request_id},
+            {"at", a.at},
+            {"user", a.user}};
+  if (!drawn_arm.empty()) j["drawn_arm"] = drawn_arm;
+  return j;
+}
+
+json ExtensionJson(int64_t id, const std::string& commitment, const std::string& at,
+                   const std::vector<RandSlot>& slots) {
+  std::set<std::string> strata;
+  for (const auto& s : slots) strata.insert(s.stratum);
+  return {{"id", id},
+          {"commitment", commitment},
+          {"at", at},
+          {"slot_count", slots.size()},
+          {"slots_sha256", SlotsSha256(slots)},
+          {"strata", strata}};
 }
 
 json UnblindJson(int64_t id, int64_t subject_id, const std::string& user, const std::string& reason,
@@ -109,24 +166,7 @@ Result<RandSetup> TrialStore::GoLive(const std::string& actor, const std::string
   if (detail::Trim(design_text).empty()) {
     return Fail(ErrorCode::kInvalidArgument, "the design description is empty");
   }
-  if (!IsHex64(commitment)) {
-    return Fail(ErrorCode::kInvalidArgument, "the commitment must be 64 lowercase hex digits");
-  }
-  if (slots.empty())
-    return Fail(ErrorCode::kInvalidArgument, "no allocation slots to go live with");
-  std::sort(slots.begin(), slots.end(), SlotLess);
-  for (size_t i = 0; i < slots.size(); ++i) {
-    const RandSlot& s = slots[i];
-    if (!PlainName(s.stratum) || !PlainName(s.arm) || s.position < 1 || s.block < 1 ||
-        s.block_size < 1) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "slot " + std::to_string(i + 1) + " is malformed (stratum '" + s.stratum + "')");
-    }
-    if (i > 0 && slots[i - 1].stratum == s.stratum && slots[i - 1].position == s.position) {
-      return Fail(ErrorCode::kInvalidArgument, "slot " + std::to_string(s.position) +
-                                                   " of stratum " + s.stratum + " is duplicated");
-    }
-  }
+  if (auto ok = CheckCommitted(commitment, slots); !ok) return std::unexpected(ok.error());
   auto write = BeginWrite(actor);
   if (!write) return std::unexpected(write.error());
   auto* tx = &write->tx;
@@ -156,20 +196,69 @@ Result<RandSetup> TrialStore::GoLive(const std::string& actor, const std::string
       {seed_hex, design_text, commitment, setup.golive_at, e->seq});
   if (!ins) return std::unexpected(ins.error());
   for (const auto& s : slots) {
-    auto r = (*tx)->Query(
-        "INSERT INTO rand_slots (stratum, position, block, block_size, arm, audit_seq) VALUES ($1, "
-        "$2, $3, $4, $5, $6)",
-        {s.stratum, int64_t{s.position}, int64_t{s.block}, int64_t{s.block_size}, s.arm, e->seq});
-    if (!r) return std::unexpected(r.error());
+    if (auto r = InsertSlot(**tx, s, e->seq); !r) return std::unexpected(r.error());
   }
   if (auto c = (*tx)->Commit(); !c) return std::unexpected(c.error());
+  for (auto& s : slots) s.audit_seq = e->seq;
   setup.slots = std::move(slots);
   return setup;
 }
 
+Result<RandExtension> TrialStore::ExtendLists(const std::string& actor,
+                                              const std::string& commitment,
+                                              std::vector<RandSlot> slots) {
+  if (slots.empty()) return Fail(ErrorCode::kInvalidArgument, "no slots to add");
+  if (auto ok = CheckCommitted(commitment, slots); !ok) return std::unexpected(ok.error());
+  auto write = BeginWrite(actor);
+  if (!write) return std::unexpected(write.error());
+  auto* tx = &write->tx;
+  auto* who = &write->actor;
+  if (auto r = detail::RequireAdministrator(*who); !r) return std::unexpected(r.error());
+  if (auto live = LiveSeed(**tx); !live) return std::unexpected(live.error());
+  // Each stratum's new slots must continue its list exactly (from 1 for a new stratum).
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (i > 0 && slots[i - 1].stratum == slots[i].stratum) {
+      if (slots[i].position != slots[i - 1].position + 1) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "the new slots of stratum " + slots[i].stratum + " are not consecutive");
+      }
+      continue;
+    }
+    auto last = (*tx)->Query(
+        "SELECT COALESCE(max(position), 0), COALESCE(max(block), 0) FROM rand_slots WHERE "
+        "stratum = $1",
+        {slots[i].stratum});
+    if (!last) return std::unexpected(last.error());
+    if (slots[i].position != (*last)[0].Int(0) + 1 || slots[i].block != (*last)[0].Int(1) + 1) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "the list of stratum " + slots[i].stratum + " ends at position " +
+                      (*last)[0].Text(0) + ": new slots must start at the next position and block");
+    }
+  }
+  auto next = (*tx)->Query("SELECT COALESCE(max(id), 0) + 1 FROM rand_extensions");
+  if (!next) return std::unexpected(next.error());
+  RandExtension x{(*next)[0].Int(0), commitment, clock_(), 0};
+  auto e =
+      Append(**tx, who->username, who->role,
+             Pending{"randomization.extend", "randomization_extension", std::to_string(x.id), "",
+                     "", Canonical(detail::ExtensionJson(x.id, x.commitment, x.at, slots)), ""});
+  if (!e) return std::unexpected(e.error());
+  x.audit_seq = e->seq;
+  auto ins = (*tx)->Query(
+      "INSERT INTO rand_extensions (id, commitment, at, audit_seq) VALUES ($1, $2, $3, $4)",
+      {x.id, x.commitment, x.at, x.audit_seq});
+  if (!ins) return std::unexpected(ins.error());
+  for (const auto& s : slots) {
+    if (auto r = InsertSlot(**tx, s, e->seq); !r) return std::unexpected(r.error());
+  }
+  if (auto c = (*tx)->Commit(); !c) return std::unexpected(c.error());
+  return x;
+}
+
 Result<Allocation> TrialStore::Randomize(const std::string& actor, int64_t subject_id,
                                          const std::string& stratum, const std::string& request_id,
-                                         const std::string& protocol_version) {
+                                         const std::string& protocol_version,
+                                         const ArmChooser& choose) {
   if (auto r = detail::RequireText(request_id, "the request id"); !r) {
     return std::unexpected(r.error());
   }
@@ -226,11 +315,26 @@ Result<Allocation> TrialStore::Randomize(const std::string& actor, int64_t subje
                 "subject " + id + " was screened under protocol version " +
                     (*screening)[0].Text(1) + ", not " + protocol_version + ": screen it again");
   }
-  auto live = (*tx)->Query("SELECT count(*) FROM rand_setup");
-  if (!live) return std::unexpected(live.error());
-  if ((*live)[0].Int(0) == 0) {
-    return Fail(ErrorCode::kInvalidInput,
-                "randomization is not live yet: run 'trial randomization golive'");
+  auto seed_hex = LiveSeed(**tx);
+  if (!seed_hex) return std::unexpected(seed_hex.error());
+  auto count = (*tx)->Query("SELECT count(*) FROM allocations");
+  if (!count) return std::unexpected(count.error());
+  const int64_t ordinal = (*count)[0].Int(0) + 1;
+  // Under minimization the arm is drawn now and becomes the stratum's next slot.
+  std::optional<RandSlot> drawn;
+  if (choose) {
+    auto prior_rows = (*tx)->Query(
+        "SELECT a.stratum, s.arm FROM allocations a JOIN rand_slots s ON s.stratum = a.stratum "
+        "AND s.position = a.position ORDER BY a.audit_seq");
+    if (!prior_rows) return std::unexpected(prior_rows.error());
+    std::vector<PriorArm> prior;
+    for (const auto& r : *prior_rows) prior.push_back(PriorArm{r.Text(0), r.Text(1)});
+    auto arm = choose(*seed_hex, prior, ordinal);
+    if (!arm) return std::unexpected(arm.error());
+    auto last = (*tx)->Query(
+        "SELECT COALESCE(max(position), 0) + 1 FROM rand_slots WHERE stratum = $1", {stratum});
+    if (!last) return std::unexpected(last.error());
+    drawn = RandSlot{stratum, static_cast<int>((*last)[0].Int(0)), 0, 0, *arm, 0};
   }
   auto free = (*tx)->Query(
       "SELECT count(*), min(CASE WHEN a.subject_id IS NULL THEN s.position END) FROM rand_slots s "
@@ -238,27 +342,30 @@ Result<Allocation> TrialStore::Randomize(const std::string& actor, int64_t subje
       "s.stratum = $1",
       {stratum});
   if (!free) return std::unexpected(free.error());
-  if ((*free)[0].Int(0) == 0) {
-    return Fail(ErrorCode::kInvalidArgument, "unknown stratum '" + stratum + "'");
+  if (!drawn && (*free)[0].Int(0) == 0) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "no allocation list for stratum '" + stratum +
+                    "' (a site added after go-live?): run 'trial randomization extend'");
   }
-  if ((*free)[0].IsNull(1)) {
-    return Fail(ErrorCode::kInvalidInput,
-                "the list for stratum " + stratum + " is exhausted: extend it");
+  if (!drawn && (*free)[0].IsNull(1)) {
+    return Fail(ErrorCode::kInvalidInput, "the list for stratum " + stratum +
+                                              " is exhausted: run 'trial randomization extend'");
   }
-  auto count = (*tx)->Query("SELECT count(*) FROM allocations");
-  if (!count) return std::unexpected(count.error());
   Allocation a;
   a.subject_id = subject_id;
-  a.randomization_number = Number((*count)[0].Int(0) + 1);
+  a.randomization_number = Number(ordinal);
   a.stratum = stratum;
-  a.position = static_cast<int>((*free)[0].Int(1));
+  a.position = drawn ? drawn->position : static_cast<int>((*free)[0].Int(1));
   a.request_id = request_id;
   a.at = clock_();
   a.user = who->username;
   auto e = Append(**tx, who->username, who->role,
                   Pending{"randomization.allocate", "allocation", a.randomization_number, id, "",
-                          Canonical(detail::AllocationJson(a)), ""});
+                          Canonical(detail::AllocationJson(a, drawn ? drawn->arm : "")), ""});
   if (!e) return std::unexpected(e.error());
+  if (drawn) {
+    if (auto r = InsertSlot(**tx, *drawn, e->seq); !r) return std::unexpected(r.error());
+  }
   auto ins = (*tx)->Query(
       "INSERT INTO allocations (subject_id, randomization_number, stratum, position, request_id, "
       "at, username, audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -388,15 +495,21 @@ Result<std::optional<RandSetup>> TrialStore::RandomizationSetup() {
   if (!rows) return std::unexpected(rows.error());
   if (rows->empty()) return std::optional<RandSetup>();
   const Row& r = (*rows)[0];
-  RandSetup setup{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), {}};
-  auto slots = (*tx)->Query("SELECT stratum, position, block, block_size, arm FROM rand_slots");
+  RandSetup setup{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), {}, {}};
+  auto slots =
+      (*tx)->Query("SELECT stratum, position, block, block_size, arm, audit_seq FROM rand_slots");
   if (!slots) return std::unexpected(slots.error());
   for (const auto& s : *slots) {
     setup.slots.push_back(RandSlot{s.Text(0), static_cast<int>(s.Int(1)),
                                    static_cast<int>(s.Int(2)), static_cast<int>(s.Int(3)),
-                                   s.Text(4)});
+                                   s.Text(4), s.Int(5)});
   }
   std::sort(setup.slots.begin(), setup.slots.end(), SlotLess);
+  auto ext = (*tx)->Query("SELECT id, commitment, at, audit_seq FROM rand_extensions ORDER BY id");
+  if (!ext) return std::unexpected(ext.error());
+  for (const auto& x : *ext) {
+    setup.extensions.push_back(RandExtension{x.Int(0), x.Text(1), x.Text(2), x.Int(3)});
+  }
   return std::optional<RandSetup>(std::move(setup));
 }
 

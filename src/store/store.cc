@@ -104,6 +104,11 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, delivered_at TEXT NOT NULL, "
           "audit_seq BIGINT NOT NULL)",
       },
+      // 3: randomization list extensions (docs/randomization.md).
+      {
+          "CREATE TABLE rand_extensions (id BIGINT PRIMARY KEY, commitment TEXT NOT NULL, at "
+          "TEXT NOT NULL, audit_seq BIGINT NOT NULL)",
+      },
   };
   return kMigrations;
 }
@@ -241,6 +246,10 @@ std::optional<Role> ParseRole(std::string_view name) {
   auto role = ValueIn(kRoles, name);
   if (role == Role::kSystem) return std::nullopt;  // reserved for the system itself
   return role;
+}
+
+bool SeesArms(Role r) {
+  return r == Role::kUnblindedPharmacist || r == Role::kUnblindedStatistician;
 }
 
 bool IsSiteScoped(Role r) {
@@ -1164,36 +1173,54 @@ Result<VerifyReport> TrialStore::VerifyAudit() {
     check(r.Int(8), "item", ItemJson(v),
           "item " + ItemId(v.key) + " version " + std::to_string(v.version));
   }
-  // Randomization (migration 2): the go-live row with every slot (through SlotsSha256) against
-  // the golive event; each allocation; each unblinding with the notifications it queued.
+  // Randomization (migrations 2, 3): the slots grouped by the event that wrote them: go-live
+  // (with the setup row, through SlotsSha256), each extension, and under minimization each
+  // allocation (its drawn arm); each unblinding with the notifications it queued.
   auto setup = query("SELECT seed_hex, design, commitment, golive_at, audit_seq FROM rand_setup");
   if (!setup) return std::unexpected(setup.error());
   auto slots = query("SELECT stratum, position, block, block_size, arm, audit_seq FROM rand_slots");
   if (!slots) return std::unexpected(slots.error());
-  std::vector<RandSlot> slot_list;
+  std::map<int64_t, std::vector<RandSlot>> slots_by_seq;
   for (const auto& r : *slots) {
-    slot_list.push_back(RandSlot{r.Text(0), static_cast<int>(r.Int(1)), static_cast<int>(r.Int(2)),
-                                 static_cast<int>(r.Int(3)), r.Text(4)});
-    if (setup->empty() || r.Int(5) != (*setup)[0].Int(4)) {
-      bad(r.Int(5), "slot " + r.Text(1) + " of stratum " + r.Text(0) + " refers to audit event " +
-                        r.Text(5) + ", which did not write it");
-    }
+    slots_by_seq[r.Int(5)].push_back(RandSlot{r.Text(0), static_cast<int>(r.Int(1)),
+                                              static_cast<int>(r.Int(2)),
+                                              static_cast<int>(r.Int(3)), r.Text(4), r.Int(5)});
   }
+  std::set<int64_t> slot_seqs_checked;
   for (const auto& r : *setup) {
+    const auto& golive_slots = slots_by_seq[r.Int(4)];
+    slot_seqs_checked.insert(r.Int(4));
     check(r.Int(4), "randomization",
-          detail::GoLiveJson(r.Text(0), r.Text(1), r.Text(2), r.Text(3), slot_list),
-          "the randomization go-live record or one of its " + std::to_string(slot_list.size()) +
+          detail::GoLiveJson(r.Text(0), r.Text(1), r.Text(2), r.Text(3), golive_slots),
+          "the randomization go-live record or one of its " + std::to_string(golive_slots.size()) +
               " slots");
   }
+  auto extensions = query("SELECT id, commitment, at, audit_seq FROM rand_extensions");
+  if (!extensions) return std::unexpected(extensions.error());
+  for (const auto& r : *extensions) {
+    slot_seqs_checked.insert(r.Int(3));
+    check(r.Int(3), "randomization_extension",
+          detail::ExtensionJson(r.Int(0), r.Text(1), r.Text(2), slots_by_seq[r.Int(3)]),
+          "list extension " + r.Text(0) + " or one of its slots");
+  }
   auto allocations = query(
-      "SELECT subject_id, randomization_number, stratum, position, request_id, at, username, "
-      "audit_seq FROM allocations");
+      "SELECT a.subject_id, a.randomization_number, a.stratum, a.position, a.request_id, a.at, "
+      "a.username, a.audit_seq, s.arm FROM allocations a LEFT JOIN rand_slots s ON s.stratum = "
+      "a.stratum AND s.position = a.position AND s.audit_seq = a.audit_seq");
   if (!allocations) return std::unexpected(allocations.error());
   for (const auto& r : *allocations) {
     Allocation a{r.Int(0),  r.Text(1), r.Text(2), static_cast<int>(r.Int(3)),
                  r.Text(4), r.Text(5), r.Text(6)};
-    check(r.Int(7), "allocation", detail::AllocationJson(a),
+    if (!r.IsNull(8)) slot_seqs_checked.insert(r.Int(7));  // the slot its minimization drew
+    check(r.Int(7), "allocation", detail::AllocationJson(a, r.IsNull(8) ? "" : r.Text(8)),
           "the allocation of subject " + r.Text(0));
+  }
+  for (const auto& [seq, list] : slots_by_seq) {
+    if (!slot_seqs_checked.count(seq) || (list.size() > 1 && entities[seq] == "allocation")) {
+      bad(seq, "slot " + std::to_string(list.front().position) + " of stratum " +
+                   list.front().stratum + " refers to audit event " + std::to_string(seq) +
+                   ", which did not write it");
+    }
   }
   auto notes = query(
       "SELECT id, kind, recipient, body, created_at, audit_seq FROM notifications ORDER BY id");
@@ -1223,9 +1250,9 @@ Result<VerifyReport> TrialStore::VerifyAudit() {
     }
   }
   // 3. Nothing written is gone: every event that created a row still has its row.
-  static const std::set<std::string> kRowEntities = {"site",           "user",       "subject",
-                                                     "subject_status", "screening",  "item",
-                                                     "randomization",  "allocation", "unblinding"};
+  static const std::set<std::string> kRowEntities = {
+      "site", "user",          "subject",    "subject_status", "screening",
+      "item", "randomization", "allocation", "unblinding",     "randomization_extension"};
   for (const auto& [seq, entity] : entities) {
     if (kRowEntities.count(entity) && !rows_seen.count(seq)) {
       bad(seq, "the " + entity + " written by audit event " + std::to_string(seq) +

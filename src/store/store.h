@@ -46,6 +46,9 @@ const char* RoleName(Role r);  // "investigator", "unblinded_pharmacist", ...
 std::optional<Role> ParseRole(std::string_view name);
 // Roles whose users work at named sites only (coordinator, investigator, pharmacist, monitor).
 bool IsSiteScoped(Role r);
+// Roles unblinded by design (unblinded pharmacist, unblinded statistician): they may see arms.
+// Every other role sees an arm only for one subject through an audited emergency unblinding.
+bool SeesArms(Role r);
 
 // ---- subject lifecycle ----
 enum class SubjectStatus : uint8_t {
@@ -155,6 +158,17 @@ struct RandSlot {
   int block = 0;
   int block_size = 0;
   std::string arm;  // arm id: never shown on blinded paths
+  // Read back only: the event that wrote the slot (go-live, an extension, or under minimization
+  // the allocation that drew it; such slots have block 0 and block_size 0).
+  int64_t audit_seq = 0;
+};
+
+// A list extension recorded after go-live (new blocks for a stratum, or the list of a new site).
+struct RandExtension {
+  int64_t id = 0;
+  std::string commitment;  // Commitment of the extension's own slots
+  std::string at;
+  int64_t audit_seq = 0;
 };
 
 // What go-live recorded: enough to recompute and verify the commitment.
@@ -164,8 +178,19 @@ struct RandSetup {
   std::string commitment;
   std::string golive_at;
   int64_t audit_seq = 0;
-  std::vector<RandSlot> slots;  // sorted by stratum (bytewise), then position
+  std::vector<RandSlot> slots;            // sorted by stratum (bytewise), then position
+  std::vector<RandExtension> extensions;  // oldest first
 };
+
+// Under minimization the arm of each allocation is drawn at allocation time, inside the
+// allocating transaction: the store passes the go-live seed, every prior allocation in allocation
+// order and the new allocation's ordinal (1-based) to a chooser that returns the arm id.
+struct PriorArm {
+  std::string stratum;
+  std::string arm;
+};
+using ArmChooser = std::function<Result<std::string>(
+    const std::string& seed_hex, const std::vector<PriorArm>& prior, int64_t ordinal)>;
 
 // A subject's allocation, without its arm.
 struct Allocation {
@@ -206,7 +231,7 @@ std::string SystemClock();
 class TrialStore {
  public:
   // The current schema version this binary writes and understands.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Wraps an open connection. Does not touch the schema: call Init() or Check().
   TrialStore(std::unique_ptr<Connection> connection, Clock clock = SystemClock);
@@ -243,20 +268,29 @@ class TrialStore {
 
   // ---- randomization (store/randomization_store.cc) ----
   // Records the go-live of randomization: the seed (64 hex digits), the design's canonical text,
-  // the commitment and every slot of every stratum's list. Administrators only, once
-  // (kInvalidInput for a second go-live). One event `randomization.golive` whose new_value holds
-  // the commitment, the slot count and SlotsSha256 of the slots (never the arms or the seed).
+  // the commitment and every slot of every stratum's list (none under minimization).
+  // Administrators only, once (kInvalidInput for a second go-live). One event
+  // `randomization.golive` whose new_value holds the commitment, the slot count and SlotsSha256
+  // of the slots (never the arms or the seed).
   Result<RandSetup> GoLive(const std::string& actor, const std::string& seed_hex,
                            const std::string& design_text, const std::string& commitment,
                            std::vector<RandSlot> slots);
-  // Allocates the lowest unused position of `stratum` to an eligible subject whose latest
-  // screening is eligible under `protocol_version`, and moves it to randomized. A retry with the
-  // same `request_id` returns the same allocation. Errors: kNotFound (subject), kInvalidArgument
-  // (no access, unknown stratum, bad input), kInvalidInput (not live, not eligible, already
-  // randomized "already randomized as R-0007", list exhausted). The result never holds the arm.
+  // Appends slots to the lists after go-live: whole new blocks of existing strata (positions
+  // continuing each list) or the lists of strata first seen (a site added later, positions from
+  // 1). Administrators only. One event `randomization.extend` with the commitment of the new
+  // slots, their count, SlotsSha256 and the strata touched.
+  Result<RandExtension> ExtendLists(const std::string& actor, const std::string& commitment,
+                                    std::vector<RandSlot> slots);
+  // Allocates an eligible subject whose latest screening is eligible under `protocol_version`,
+  // and moves it to randomized. Without `choose`: the lowest unused position of `stratum`'s list.
+  // With `choose` (minimization): the arm it returns, written as the stratum's next slot by the
+  // allocation event. A retry with the same `request_id` returns the same allocation. Errors:
+  // kNotFound (subject), kInvalidArgument (no access, unknown stratum, bad input), kInvalidInput
+  // (not live, not eligible, already randomized "already randomized as R-0007", list
+  // exhausted). The result never holds the arm.
   Result<Allocation> Randomize(const std::string& actor, int64_t subject_id,
                                const std::string& stratum, const std::string& request_id,
-                               const std::string& protocol_version);
+                               const std::string& protocol_version, const ArmChooser& choose = {});
   // Emergency unblinding by an investigator of the subject's site (or an administrator), with a
   // reason: returns the arm id, audits `unblind.emergency` (its new_value holds the arm: the audit
   // trail is for unblinded roles only) and queues notifications to the sponsor and the medical

@@ -40,7 +40,10 @@ nlohmann::json StatusJson(int64_t subject, int version, const std::string& statu
 nlohmann::json GoLiveJson(const std::string& seed_hex, const std::string& design,
                           const std::string& commitment, const std::string& at,
                           const std::vector<RandSlot>& slots);
-nlohmann::json AllocationJson(const Allocation& a);
+// `drawn_arm`: the arm a minimization drew for this allocation ("" for list allocations).
+nlohmann::json AllocationJson(const Allocation& a, const std::string& drawn_arm);
+nlohmann::json ExtensionJson(int64_t id, const std::string& commitment, const std::string& at,
+                             const std::vector<RandSlot>& slots);
 struct NotificationRow {
   int64_t id = 0;
   std::string kind;
