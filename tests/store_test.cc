@@ -27,15 +27,15 @@ namespace {
 
 TEST_P(StoreTest, InitIsIdempotent) {
   OK(store_->Init());
-  EXPECT_EQ(EventCount(), 2);  // schema.migrate to 1, then to 2
+  EXPECT_EQ(EventCount(), 3);  // schema.migrate to 1, then to 2, then to 3
   OK(store_->Init());
   Restart();
   OK(store_->Init());
   OK(store_->Check());
-  EXPECT_EQ(EventCount(), 2);
-  EXPECT_EQ(Count("schema_info"), 2);
+  EXPECT_EQ(EventCount(), 3);
+  EXPECT_EQ(Count("schema_info"), 3);
   auto all = AllEvents();
-  ASSERT_EQ(all.size(), 2u);
+  ASSERT_EQ(all.size(), 3u);
   for (const auto& e : all) {
     EXPECT_EQ(e.action, "schema.migrate");
     EXPECT_EQ(e.user, "system");
@@ -45,6 +45,8 @@ TEST_P(StoreTest, InitIsIdempotent) {
   EXPECT_EQ(all[0].new_value, R"({"version":1})");
   EXPECT_EQ(all[1].old_value, R"({"version":1})");
   EXPECT_EQ(all[1].new_value, R"({"version":2})");
+  EXPECT_EQ(all[2].old_value, R"({"version":2})");
+  EXPECT_EQ(all[2].new_value, R"({"version":3})");
   ExpectIntact();
 }
 
@@ -602,7 +604,7 @@ TEST_P(StoreTest, AuditEventsFilters) {
   EXPECT_EQ(by_coord.size(), 4u);  // subject.add + status, item v1, status change
   for (const auto& e : by_coord) EXPECT_EQ(e.user, "coord");
   auto by_system = OK(store_->AuditEvents(F({}, "system")));
-  EXPECT_EQ(by_system.size(), 3u);  // two schema.migrate and the first administrator
+  EXPECT_EQ(by_system.size(), 4u);  // three schema.migrate and the first administrator
 
   // By time range (inclusive on both ends).
   auto window = OK(store_->AuditEvents(F({}, {}, from, to)));
@@ -636,7 +638,7 @@ TEST_P(StoreTest, AuditEventsFilters) {
 
 TEST_P(StoreTest, VerifyIntactCountsEveryEvent) {
   OK(store_->Init());
-  EXPECT_EQ(Verify().events_checked, 2);  // two migrations
+  EXPECT_EQ(Verify().events_checked, 3);  // three migrations
   Populate();                             // Init again is a no-op
   OK(store_->SaveScreening("coord", Screening(subject_, "eligible")));
   OK(store_->RecordItem("coord", ItemKey{subject_, "W1", "f", 0, "i"}, "1", ""));
@@ -645,8 +647,8 @@ TEST_P(StoreTest, VerifyIntactCountsEveryEvent) {
   EXPECT_TRUE(r.ok) << r.problem;
   EXPECT_EQ(r.events_checked, EventCount());
   EXPECT_EQ(r.events_checked, Sql("SELECT seq FROM audit_head")[0].Int(0));
-  // 2 migrations, admin, 2 sites, 2 users, subject + status, screening + status, item.
-  EXPECT_EQ(r.events_checked, 12);
+  // 3 migrations, admin, 2 sites, 2 users, subject + status, screening + status, item.
+  EXPECT_EQ(r.events_checked, 13);
 }
 
 // ---- tampering -------------------------------------------------------------------------------

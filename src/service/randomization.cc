@@ -140,7 +140,8 @@ Result<store::Allocation> Randomize(store::TrialStore& store, const protocol::Pr
   }
   auto key = rnd::StratumKey(*design, levels);
   if (!key) return Fail(ErrorCode::kInvalidArgument, key.error().message);
-  return store.Randomize(actor, subject_id, *key, request_id, protocol.version);
+  return store.Randomize(actor, subject_id, *key, request_id, protocol.version,
+                         protocol.kits.first_dose_visit);
 }
 
 }  // namespace trial::service
