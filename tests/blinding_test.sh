@@ -69,6 +69,16 @@ run_backend() { # run_backend KIND DB
   T subject add --site S1 --number 009 --user coordinator >/dev/null
   T randomization golive --user admin --seed "$SEED" --protocol "$PROTOCOL" >/dev/null
   check "$kind: go-live" $?
+  # Kits at both sites: each randomization hands out a kit.
+  T kit generate --count 24 --lot LOT-1 --expiry 2030-12-31 --user admin --seed "$SEED" \
+    --protocol "$PROTOCOL" >/dev/null
+  check "$kind: kits generated" $?
+  local site ship
+  for site in S1 S2; do
+    ship=$(T kit ship --site "$site" --count 10 --user admin --protocol "$PROTOCOL" | grep -o 'SH-[0-9]*' | head -1)
+    T kit receive --shipment "$ship" --user coordinator >/dev/null
+    check "$kind: kits shipped to and received at $site ($ship)" $?
+  done
 
   # Everything a blinded user runs, recorded per user.
   local out="$tmp/$kind"
@@ -82,6 +92,22 @@ run_backend() { # run_backend KIND DB
     check "$kind: randomize subject $id" $?
     i=$((i + 1))
   done
+  grep -q "K-[0-9]\{6\}" "$out/coordinator"
+  check "$kind: randomize prints the kit handed out" $?
+  T kit dispense --subject "${ids[0]}" --visit W2 --date "$(date -u -d "+14 days" +%F)" --user coordinator \
+    --protocol "$PROTOCOL" >>"$out/coordinator" 2>&1
+  check "$kind: a kit dispensed at W2" $?
+  # A kit of the other site, then a kit chosen at random: refused without naming an arm.
+  local other
+  other=$(T kit list --site S2 --user coordinator --format json | grep -o 'K-[0-9]*' | head -1)
+  T kit dispense --subject "${ids[0]}" --visit W4 --date "$(date -u -d "+28 days" +%F)" --user coordinator \
+    --kit "$other" --protocol "$PROTOCOL" >>"$out/coordinator" 2>&1
+  for other in $(T kit list --site S1 --user coordinator --format json | grep -o 'K-[0-9]*' | head -6); do
+    T kit dispense --subject "${ids[0]}" --visit W4 --date "$(date -u -d "+28 days" +%F)" --user coordinator \
+      --kit "$other" --request-id "try-$other" --protocol "$PROTOCOL" >>"$out/coordinator" 2>&1
+  done
+  grep -q "does not match subject ${ids[0]}'s allocation" "$out/coordinator"
+  check "$kind: a kit of the other arm is refused (blinded message)" $?
   # Refusals print messages too: they must not leak either.
   T randomize --subject "${ids[0]}" --ild present --user coordinator --protocol "$PROTOCOL" \
     >>"$out/coordinator" 2>&1
@@ -100,6 +126,8 @@ run_backend() { # run_backend KIND DB
     for fmt in text json; do
       T audit show --user "$u" --format "$fmt" >>"$out/$u" 2>&1
       T subject list --format "$fmt" >>"$out/$u" 2>&1
+      T kit list --user "$u" --format "$fmt" >>"$out/$u" 2>&1
+      T kit stock --user "$u" --date "$(date -u -d "+7 days" +%F)" --format "$fmt" --protocol "$PROTOCOL" >>"$out/$u" 2>&1
       for id in "${ids[@]}"; do
         T audit show --user "$u" --subject "$id" --format "$fmt" >>"$out/$u" 2>&1
         T subject show "$id" --format "$fmt" >>"$out/$u" 2>&1
@@ -111,6 +139,12 @@ run_backend() { # run_backend KIND DB
     check "$kind: $u's audit trail shows the arm as <blinded>" $?
     leak_free "$kind: everything $u ran" "$out/$u"
   done
+  grep -q "K-[0-9]\{6\}" "$out/investigator"
+  check "$kind: the investigator's kit list shows kits" $?
+  # Positive control: the unblinded pharmacist's kit list and stock show arms.
+  T kit list --user unblinded_pharmacist --format json >"$tmp/pharm-kits.out" 2>&1
+  grep -qiwE "$pattern" "$tmp/pharm-kits.out"
+  check "$kind: the unblinded pharmacist's kit list shows arms" $?
   # Positive control: an unblinded role sees the arm in the audit trail.
   T audit show --user unblinded_pharmacist --format json >"$tmp/pharm.out" 2>&1
   grep -qiwE "$pattern" "$tmp/pharm.out"

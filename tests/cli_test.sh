@@ -103,5 +103,136 @@ expect_error "missing protocol" 3 "protocol" screen examples/eligible-male.json 
 expect_error "simulate: zero subjects" 2 "subjects" randomization simulate --subjects 0 --sites 5 --runs 10
 expect_error "simulate: bad seed" 2 "seed" randomization simulate --subjects 10 --sites 2 --runs 10 --seed xyz
 
+# 4. Drug kits (docs/kits.md): the verbs end to end on a fresh SQLite database, and blinded output.
+# Outputs a coordinator sees must name no arm: neither the ids nor the names of protocol.yaml.
+arm_words=$(awk '/^arms:/{a=1; next} a && /^[a-z]/{a=0} a && /^ *(- )?(id|name):/{sub(/^ *(- )?(id|name): */, ""); print}' \
+  protocols/promis-mda5/protocol.yaml)
+blinded() {  # blinded NAME FILE: FILE names no arm (case-insensitive)
+  local name="$1" file="$2" word found=0
+  for word in $arm_words; do grep -qi -- "$word" "$file" && found=1; done
+  [[ $found -eq 0 && -s "$file" ]]
+  check "$name: output names no arm" $?
+}
+db="$tmp/kits.db"
+k() { "$TRIAL" "$@" --db "$db"; }
+seed=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+exp=examples/eligible-male.expected.json
+s=$(grep -o '"screening_date": *"[0-9-]*"' "$exp" | grep -o '[0-9-]\{10\}')
+r=$(grep -o '"randomization_date": *"[0-9-]*"' "$exp" | grep -o '[0-9-]\{10\}')
+{
+  k init --admin admin && k site add S1 --name "Site One" --user admin &&
+    k site add S2 --name "Site Two" --user admin &&
+    k user add coord --role coordinator --sites S1 --user admin &&
+    k user add pharm --role unblinded_pharmacist --sites S1 --user admin &&
+    k subject add --site S1 --number S1-001 --user coord &&
+    k subject add --site S1 --number S1-002 --user coord &&
+    k screen examples/eligible-male.json --screening-date "$s" --randomization-date "$r" --save \
+      --subject 1 --user coord &&
+    k screen examples/eligible-male.json --screening-date "$s" --randomization-date "$r" --save \
+      --subject 2 --user coord &&
+    k randomization golive --user admin --seed "$seed"
+} >"$tmp/setup.out" 2>&1
+check "kits: setup (init, sites, users, eligible subjects, go-live)" $?
+k kit generate --count 12 --lot LOT-A1 --expiry 2099-12-31 --user pharm --seed "$seed" >"$tmp/out" 2>&1
+check "kit generate: exit 0" $?
+grep -q "generated 12 kits at the depot" "$tmp/out"
+check "kit generate: says how many" $?
+expect_error "kit generate: count not a multiple of the ratio sum" 1 "multiple of the arms' ratio sum" \
+  kit generate --count 3 --lot L --expiry 2099-12-31 --user admin --db "$db"
+expect_error "kit generate: coordinator refused" 1 "unblinded pharmacists only" \
+  kit generate --count 2 --lot L --expiry 2099-12-31 --user coord --db "$db"
+expect_error "kit generate: bad expiry" 2 "2099-02-30" \
+  kit generate --count 2 --lot L --expiry 2099-02-30 --user admin --db "$db"
+expect_error "kit generate: missing lot" 2 "--lot" kit generate --count 2 --expiry 2099-12-31 --user admin --db "$db"
+k randomize --subject 1 --ild present --user coord >"$tmp/out" 2>"$tmp/err"
+[[ $? -eq 1 ]] && grep -q "no kit available for this subject at site S1: resupply the site" "$tmp/err"
+check "randomize without kits at the site: refused, resupply message" $?
+k kit ship --site S1 --count 8 --user pharm >"$tmp/out" 2>&1
+check "kit ship --count: exit 0" $?
+grep -q "^shipment SH-0001 to site S1: 8 kits" "$tmp/out"
+check "kit ship: shipment SH-0001" $?
+depot_kit=$(k kit list --user admin --format json | grep -o '"kit_number": "K-[0-9]*"' | grep -o 'K-[0-9]*' \
+  | while read -r kit; do k kit list --user admin | grep "^$kit " | grep -q " depot" && echo "$kit"; done | head -1)
+k kit ship --site S2 --kits "$depot_kit" --user admin >"$tmp/out" 2>&1
+check "kit ship --kits: exit 0" $?
+expect_error "kit ship: both --count and --kits" 2 "either" kit ship --site S1 --count 2 --kits K-100000 --user admin --db "$db"
+expect_error "kit ship: unknown site" 1 "unknown site 'S9'" kit ship --site S9 --count 2 --user admin --db "$db"
+k randomize --subject 1 --ild present --user coord >"$tmp/out" 2>"$tmp/err"
+[[ $? -eq 1 ]] && grep -q "no kit available" "$tmp/err"
+check "randomize before receipt: refused (kits in transit are not available)" $?
+first=$(k kit list --site S1 --user coord --format json | grep -o 'K-[0-9]*' | head -1)
+k kit receive --shipment SH-0001 --damaged "$first" --user coord >"$tmp/receive.txt" 2>&1
+check "kit receive: exit 0" $?
+grep -q "shipment SH-0001 received at site S1: 7 kits available, 1 damaged" "$tmp/receive.txt"
+check "kit receive: counts" $?
+blinded "kit receive (text)" "$tmp/receive.txt"
+expect_error "kit receive: twice" 1 "already received" kit receive --shipment SH-0001 --user coord --db "$db"
+k kit receive --shipment SH-0002 --user admin --format json >"$tmp/receive.json" 2>&1
+check "kit receive --format json: exit 0" $?
+k randomize --subject 1 --ild present --user coord --request-id rq1 >"$tmp/randomize.txt" 2>&1
+check "randomize with kits: exit 0" $?
+grep -qE '^R-0001 K-[0-9]{6}$' "$tmp/randomize.txt"
+check "randomize prints the randomization and kit numbers" $?
+blinded "randomize (text)" "$tmp/randomize.txt"
+k randomize --subject 1 --ild present --user coord --request-id rq1 --format json >"$tmp/randomize.json" 2>&1
+grep -q "\"kit_number\": \"$(cut -d' ' -f2 "$tmp/randomize.txt")\"" "$tmp/randomize.json"
+check "randomize retry: the same kit (json)" $?
+blinded "randomize (json)" "$tmp/randomize.json"
+k kit dispense --subject 1 --visit D14 --date 2099-01-15 --user coord --request-id d14 >"$tmp/dispense.txt" 2>&1
+check "kit dispense: exit 0" $?
+grep -qE '^K-[0-9]{6}$' "$tmp/dispense.txt"
+check "kit dispense prints the kit number only" $?
+blinded "kit dispense (text)" "$tmp/dispense.txt"
+k kit dispense --subject 1 --visit D14 --date 2099-01-15 --user coord --request-id d14 --format json \
+  >"$tmp/dispense.json" 2>&1
+grep -q "\"kit_number\": \"$(cat "$tmp/dispense.txt")\"" "$tmp/dispense.json"
+check "kit dispense retry: the same kit (json)" $?
+blinded "kit dispense (json)" "$tmp/dispense.json"
+expect_error "kit dispense: same visit again" 1 "already received kit" \
+  kit dispense --subject 1 --visit D14 --date 2099-01-15 --user coord --db "$db"
+expect_error "kit dispense: not randomized" 1 "not randomized" \
+  kit dispense --subject 2 --visit D14 --date 2099-01-15 --user coord --db "$db"
+expect_error "kit dispense: damaged kit" 1 "is damaged" \
+  kit dispense --subject 1 --visit D28 --date 2099-01-29 --user coord --kit "$first" --db "$db"
+expect_error "kit dispense: bad date" 2 "date" \
+  kit dispense --subject 1 --visit D28 --date tomorrow --user coord --db "$db"
+# A kit of the other arm is refused with the blinded message.
+subject_arm=$(k kit list --user pharm | grep "^$(cat "$tmp/dispense.txt") " | awk '{print $NF}')
+other_kit=$(k kit list --site S1 --user pharm | awk -v arm="$subject_arm" '$4 == "available" && $6 != arm {print $1}' | head -1)
+expect_error "kit dispense: wrong arm, blinded message" 1 "does not match subject 1's allocation" \
+  kit dispense --subject 1 --visit D28 --date 2099-01-29 --user coord --kit "$other_kit" --db "$db"
+blinded "kit dispense wrong-arm message" "$tmp/err"
+k kit status "$other_kit" --to quarantined --reason "temperature excursion" --user coord >"$tmp/out" 2>&1
+grep -q "is now quarantined" "$tmp/out"
+check "kit status: quarantined" $?
+expect_error "kit status: no reason" 2 "--reason" kit status "$other_kit" --to available --user coord --db "$db"
+expect_error "kit status: bad target" 2 "quarantined, available, damaged or destroyed" \
+  kit status "$other_kit" --to dispensed --reason x --user coord --db "$db"
+expect_error "kit status: forbidden change" 1 "cannot go from damaged to available" \
+  kit status "$first" --to available --reason x --user coord --db "$db"
+k kit status "$other_kit" --to available --reason "released by QA" --user pharm >/dev/null 2>&1
+check "kit status: released from quarantine" $?
+for format in text json; do
+  k kit list --site S1 --user coord --format "$format" >"$tmp/list.$format" 2>&1
+  check "kit list ($format, coordinator): exit 0" $?
+  blinded "kit list ($format, coordinator)" "$tmp/list.$format"
+  k kit stock --date 2099-01-10 --user coord --format "$format" >"$tmp/stock.$format" 2>&1
+  check "kit stock ($format, coordinator): exit 0" $?
+  blinded "kit stock ($format, coordinator)" "$tmp/stock.$format"
+done
+blinded "kit receive (json)" "$tmp/receive.json"
+grep -qE "^site S1: [0-9]+ kits available: (LOW|OK)$" "$tmp/stock.text"
+check "kit stock (coordinator): site total and signal" $?
+k kit list --site S1 --user pharm >"$tmp/out" 2>&1
+grep -q "TCZ" "$tmp/out" && grep -q "PBO" "$tmp/out"
+check "kit list (pharmacist): shows arms" $?
+k kit stock --site S1 --date 2099-01-10 --user pharm --format json | grep -q '"arm": "TCZ"'
+check "kit stock (pharmacist): per-arm counts" $?
+expect_error "kit list: no --user" 2 "--user" kit list --db "$db"
+expect_error "kit list: another site" 1 "may not see the kits of site 'S2'" kit list --site S2 --user coord --db "$db"
+expect_error "kit: unknown verb" 2 "expected 'generate'" kit frobnicate --db "$db"
+k audit verify >"$tmp/out" 2>&1
+check "kits: audit trail intact" $?
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

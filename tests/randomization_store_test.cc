@@ -22,6 +22,7 @@
 #include "randomization/design.h"
 #include "randomization/minimization.h"
 #include "randomization/random.h"
+#include "service/kits.h"
 #include "service/randomization.h"
 #include "store/store.h"
 #include "store_fixture.h"
@@ -577,6 +578,13 @@ TEST_P(RandomizationTest, ConcurrentRandomizationsFromTwoProcesses) {
   Prepare();
   OK(store_->AddUser("admin", User{"coord2", "Cleo", Role::kCoordinator, {"S2"}}));
   GoLive();
+  // Kits at both sites, so every randomization also hands out its first kit.
+  OK(service::GenerateKits(*store_, *protocol_, "admin", 40, "LOT-C",
+                           Date::Parse("2027-06-30").value(), TestSeed()));
+  for (const auto& [site, user] : {std::pair{"S1", "coord"}, std::pair{"S2", "coord2"}}) {
+    auto shipment = OK(service::ShipKitCount(*store_, *protocol_, "admin", site, 20));
+    OK(store_->ReceiveShipment(user, shipment.id, {}));
+  }
   constexpr int kPerProcess = 8;
   struct Planned {
     int64_t id;
@@ -644,6 +652,20 @@ TEST_P(RandomizationTest, ConcurrentRandomizationsFromTwoProcesses) {
   }
   auto won = OK(store_->AllocationOf(contested));
   ASSERT_TRUE(won.has_value());
+  // Every allocation handed out exactly one kit, of its arm, and no kit twice.
+  std::set<std::string> kits;
+  planned.push_back(Planned{contested, "coord", "present"});
+  for (const auto& s : planned) {
+    auto given = OK(store_->Dispensings(s.id));
+    ASSERT_EQ(given.size(), 1u) << "subject " << s.id;
+    EXPECT_TRUE(kits.insert(given[0].kit_number).second) << "kit used twice";
+  }
+  EXPECT_EQ(Count("dispensings"), 2 * kPerProcess + 1);
+  const auto arm_mismatches = Sql(
+      "SELECT count(*) FROM dispensings d JOIN kits k ON k.kit_number = d.kit_number JOIN "
+      "allocations a ON a.subject_id = d.subject_id JOIN rand_slots s ON s.stratum = a.stratum AND "
+      "s.position = a.position WHERE k.arm <> s.arm");
+  EXPECT_EQ(arm_mismatches[0].Int(0), 0);
   EXPECT_TRUE(positions[won->stratum].insert(won->position).second);
   numbers.insert(won->randomization_number);
   EXPECT_EQ(numbers.size(), static_cast<size_t>(2 * kPerProcess + 1));

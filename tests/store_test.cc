@@ -45,6 +45,8 @@ TEST_P(StoreTest, InitIsIdempotent) {
   EXPECT_EQ(all[0].new_value, R"({"version":1})");
   EXPECT_EQ(all[1].old_value, R"({"version":1})");
   EXPECT_EQ(all[1].new_value, R"({"version":2})");
+  EXPECT_EQ(all[2].old_value, R"({"version":2})");
+  EXPECT_EQ(all[2].new_value, R"({"version":3})");
   ExpectIntact();
 }
 

@@ -59,10 +59,24 @@ commands:
   randomization extend --user ADMIN [--stratum KEY] [--free N]
       Give every stratum (or one) at least N unused slots (default: the target enrollment),
       continuing its list from the seed; a site added after go-live gets its lists.
-  randomize --subject ID --ild present|absent --user U [--request-id X]
-      Allocate an eligible subject; prints the randomization number only (never the arm).
+  randomize --subject ID --ild present|absent --user U [--request-id X] [--format text|json]
+      Allocate an eligible subject; prints the randomization number only (never the arm) and,
+      when the trial uses kits, the kit handed out for the first dose.
   unblind --subject ID --reason TEXT --user INVESTIGATOR
       Emergency unblinding: prints the arm; audited, sponsor and medical monitor notified.
+  kit generate --count N --lot L --expiry YYYY-MM-DD --user U [--seed HEX]
+      Add N blinded kits (arms in the protocol's ratio, random numbers) to the depot.
+  kit ship --site S (--count N | --kits K-1,K-2) --user U
+      Ship depot kits to a site (--count: arm-balanced, earliest expiry first).
+  kit receive --shipment SH-0001 [--damaged K-1,...] --user U [--format text|json]
+  kit status K-123456 --to quarantined|available|damaged|destroyed --reason TEXT --user U
+  kit dispense --subject ID --visit V --date YYYY-MM-DD --user U [--kit K] [--request-id X]
+               [--format text|json]
+      Give a randomized subject a kit of its arm at its site; prints the kit number only.
+  kit list [--site S] --user U [--format text|json]
+  kit stock [--site S] --date YYYY-MM-DD --user U [--format text|json]
+      Kits available per site against the doses due in the resupply horizon: LOW or OK (arms
+      only for unblinded roles).
   help
       Show this text.
 
@@ -287,6 +301,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     }
     if (int code = RunStoreCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunRandomizationCommand(args, out, err, env); code >= 0) return code;
+    if (int code = RunKitCommand(args, out, err, env); code >= 0) return code;
     err << "trial: unknown command '" << verb << "' (see 'trial help')\n";
     return kExitUsage;
   } catch (const std::exception& e) {

@@ -69,4 +69,8 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
 int RunRandomizationCommand(const std::vector<std::string>& args, std::ostream& out,
                             std::ostream& err, const Environment& env);
 
+// Runs `kit generate|ship|receive|status|dispense|list|stock`; returns -1 for any other verb.
+int RunKitCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                  const Environment& env);
+
 }  // namespace trial::cli

@@ -329,7 +329,8 @@ int RandomizeCommand(const std::vector<std::string>& args, std::ostream& out, st
                      const Environment& env) {
   const std::string verb = "randomize";
   Args a;
-  if (!ParseArgs(args, 1, {"db", "user", "subject", "ild", "request-id", "protocol"}, &a, err)) {
+  if (!ParseArgs(args, 1, {"db", "user", "subject", "ild", "request-id", "protocol", "format"}, &a,
+                 err)) {
     return kExitUsage;
   }
   if (!NoPositional(a, verb, err) || !RequireOptions(a, {"subject", "ild", "user"}, verb, err)) {
@@ -344,6 +345,11 @@ int RandomizeCommand(const std::vector<std::string>& args, std::ostream& out, st
   const std::string ild = a.Get("ild");
   if (ild != "present" && ild != "absent") {
     err << "trial " << verb << ": --ild must be present or absent, not '" << ild << "'\n";
+    return kExitUsage;
+  }
+  const std::string format = a.Get("format", "text");
+  if (format != "text" && format != "json") {
+    err << "trial " << verb << ": --format must be text or json, not '" << format << "'\n";
     return kExitUsage;
   }
   std::string request_id = a.Get("request-id");
@@ -364,7 +370,17 @@ int RandomizeCommand(const std::vector<std::string>& args, std::ostream& out, st
     err << "trial " << verb << ": " << allocation.error().message << "\n";
     return ExitForStoreError(allocation.error());
   }
-  out << allocation->randomization_number << "\n";  // never the arm
+  // Never the arm. The kit number, when the trial uses kits, reveals nothing (docs/kits.md).
+  if (format == "json") {
+    nlohmann::ordered_json j;
+    j["randomization_number"] = allocation->randomization_number;
+    j["kit_number"] = allocation->kit_number;
+    out << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  out << allocation->randomization_number;
+  if (!allocation->kit_number.empty()) out << " " << allocation->kit_number;
+  out << "\n";
   return kExitOk;
 }
 

@@ -45,6 +45,7 @@ class Loader {
     ReadQuestions(proto["questions"], *p);
     CrossCheck(*p);
     ReadRandomization(*p);
+    ReadKitSupply(*p);
 
     // Compile: parameters and definitions, then every criterion's rule. This runs even after
     // errors above so that one check reports them all (a broken element may then also show up
@@ -742,6 +743,68 @@ class Loader {
         }
       }
     }
+  }
+
+  // kits.yaml: optional; without it, the KitSupply defaults (protocol.h).
+  void ReadKitSupply(Protocol& p) {
+    file_ = "kits.yaml";
+    std::error_code ec;
+    if (!fs::exists(Path(file_), ec)) return;
+    YAML::Node root = ReadYaml(file_);
+    if (!root.IsMap()) return;  // reported by ReadYaml
+    KitSupply& k = p.kits;
+    static const std::set<std::string> kKeys = {"first_dose_visit", "dose_days", "horizon_days",
+                                                "buffer_per_arm", "kit_number_digits"};
+    for (const auto& kv : root) {
+      if (!kKeys.count(kv.first.Scalar()))
+        Fail(kv.first, "unknown key '" + kv.first.Scalar() + "'");
+    }
+    std::string visit = Text(root, "first_dose_visit", false);
+    if (!visit.empty() && !IsName(visit)) {
+      Fail(root["first_dose_visit"], "first_dose_visit must be a visit name (letters, digits, _)");
+    } else if (!visit.empty()) {
+      k.first_dose_visit = visit;
+    }
+    // A whole number in [min, max] under `key`, kept in `*out` when valid.
+    auto bounded = [&](const char* key, int min, int max, int* out) {
+      std::string text = Text(root, key, false);
+      int v = 0;
+      if (text.empty()) return;
+      if (!WholeNumber(text, &v) || v < min || v > max) {
+        Fail(root[key], std::string(key) + " must be a whole number from " + std::to_string(min) +
+                            " to " + std::to_string(max) + ", not '" + text + "'");
+        return;
+      }
+      *out = v;
+    };
+    bounded("horizon_days", 1, 365, &k.horizon_days);
+    bounded("buffer_per_arm", 0, 1000, &k.buffer_per_arm);
+    bounded("kit_number_digits", 4, 9, &k.kit_number_digits);
+    YAML::Node days = root["dose_days"];
+    if (!days.IsDefined() || days.IsNull()) return;
+    if (!days.IsSequence() || days.size() == 0) {
+      Fail(days, "'dose_days' must be a non-empty list of days after the allocation date");
+      return;
+    }
+    std::vector<int> read;
+    for (const auto& d : days) {
+      int v = 0;
+      if (!d.IsScalar() || !WholeNumber(d.Scalar(), &v) || v < 0 || v > 3650) {
+        Fail(d, "a dose day must be a whole number from 0 to 3650");
+        return;
+      }
+      if (read.empty() && v != 0) {
+        Fail(d, "the first dose day must be 0: randomization hands out the first kit");
+        return;
+      }
+      if (!read.empty() && v <= read.back()) {
+        Fail(d, "dose days must increase (" + std::to_string(v) + " after " +
+                    std::to_string(read.back()) + ")");
+        return;
+      }
+      read.push_back(v);
+    }
+    k.dose_days = std::move(read);
   }
 
   static bool WholeNumber(const std::string& s, int* v) {

@@ -5,6 +5,7 @@
 //   definitions.yaml  shared rule definitions
 //   criteria.yaml     the eligibility criteria with registry text, reading and rule
 //   randomization.yaml  the randomization design (optional: defaults below when absent)
+//   kits.yaml         drug kit supply: numbering, dosing days, resupply horizon (optional too)
 // Thread-safety: a loaded Protocol is immutable and may be shared between threads.
 #pragma once
 
@@ -74,6 +75,18 @@ struct RandomizationDesign {
   MinimizationOptions minimization;
 };
 
+// kits.yaml (docs/kits.md): how drug kits are numbered and how much stock a site needs.
+struct KitSupply {
+  std::string first_dose_visit = "D0";  // the visit whose kit randomization hands out
+  // Days after the allocation date on which a kit is dispensed, ascending, the first 0 (the kit
+  // handed out at randomization). The visit schedule of issue 5 will own these days; until then
+  // they live here.
+  std::vector<int> dose_days = {0};
+  int horizon_days = 28;      // the resupply horizon: doses due within it must be in stock
+  int buffer_per_arm = 2;     // kits per arm kept at each site for new randomizations
+  int kit_number_digits = 6;  // K-123456: 4 to 9 digits, the first never 0
+};
+
 struct Protocol {
   std::string dir;
   std::string id;
@@ -85,6 +98,7 @@ struct Protocol {
   std::vector<Question> questions;
   std::vector<Criterion> criteria;
   RandomizationDesign randomization;
+  KitSupply kits;
   rules::Catalog catalog;
   std::unique_ptr<rules::Program> program;  // refers to `catalog`: a Protocol never moves
 };

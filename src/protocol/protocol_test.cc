@@ -400,5 +400,51 @@ TEST(ProtocolTest, RandomizationDesignIsRead) {
   EXPECT_EQ(d.factors[1].name, "ild_at_baseline");
 }
 
+TEST(ProtocolTest, KitSupplyIsRead) {
+  auto p = Load("protocols/promis-mda5");
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  const KitSupply& k = (*p)->kits;
+  EXPECT_EQ(k.first_dose_visit, "D0");
+  EXPECT_EQ(k.dose_days, (std::vector<int>{0, 14, 28, 42}));
+  EXPECT_EQ(k.horizon_days, 28);
+  EXPECT_EQ(k.buffer_per_arm, 2);
+  EXPECT_EQ(k.kit_number_digits, 6);
+}
+
+TEST(ProtocolErrorTest, KitSupplyErrors) {
+  TempProtocol copy;
+  copy.Replace("kits.yaml", "dose_days: [0, 14, 28, 42]", "dose_days: [0, 28, 14]");
+  copy.Replace("kits.yaml", "horizon_days: 28", "horizon_days: soon");
+  copy.Replace("kits.yaml", "kit_number_digits: 6", "kit_number_digits: 12\ncolour: blue");
+  CheckResult r = Check(copy.dir());
+  ASSERT_EQ(r.errors.size(), 4u) << AllMessages(r.errors);
+  // In file order: unknown key, then the checks in reading order.
+  EXPECT_TRUE(Contains(r.errors[0].message, "kits.yaml:")) << r.errors[0].message;
+  EXPECT_TRUE(Contains(r.errors[0].message, "unknown key 'colour'")) << r.errors[0].message;
+  EXPECT_TRUE(Contains(r.errors[1].message, "horizon_days must be a whole number from 1 to 365"))
+      << r.errors[1].message;
+  EXPECT_TRUE(Contains(r.errors[2].message, "kit_number_digits must be a whole number from 4"))
+      << r.errors[2].message;
+  EXPECT_TRUE(Contains(r.errors[3].message, "dose days must increase (14 after 28)"))
+      << r.errors[3].message;
+  EXPECT_EQ(r.protocol, nullptr);
+  // Line and column of the offending value.
+  EXPECT_TRUE(Contains(r.errors[3].message, "kits.yaml:10:")) << r.errors[3].message;
+  TempProtocol first;
+  first.Replace("kits.yaml", "dose_days: [0, 14, 28, 42]", "dose_days: [7, 14]");
+  r = Check(first.dir());
+  ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+  EXPECT_TRUE(Contains(r.errors[0].message, "the first dose day must be 0"));
+}
+
+TEST(ProtocolTest, KitSupplyIsOptional) {
+  TempProtocol copy;
+  std::filesystem::remove(copy.file("kits.yaml"));
+  auto p = Load(copy.dir());
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  EXPECT_EQ((*p)->kits.dose_days, (std::vector<int>{0}));
+  EXPECT_EQ((*p)->kits.first_dose_visit, "D0");
+}
+
 }  // namespace
 }  // namespace trial::protocol

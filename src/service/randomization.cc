@@ -286,7 +286,8 @@ Result<store::Allocation> Randomize(store::TrialStore& store, const protocol::Pr
       return ChooseByMinimization(d, seed_hex, prior, ordinal, stratum);
     };
   }
-  return store.Randomize(actor, subject_id, *key, request_id, protocol.version, choose);
+  return store.Randomize(actor, subject_id, *key, request_id, protocol.version,
+                         protocol.kits.first_dose_visit, choose);
 }
 
 }  // namespace trial::service

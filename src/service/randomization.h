@@ -50,7 +50,8 @@ Result<RandomizationCheck> VerifyRandomization(store::TrialStore& store,
                                                const protocol::Protocol& protocol);
 
 // Randomizes `subject_id`: the stratum is the subject's site and `ild_at_baseline` (in the
-// design's factor order, design.h StratumKey). Returns the allocation (never the arm).
+// design's factor order, design.h StratumKey). Returns the allocation (never the arm) with the
+// kit of protocol.kits.first_dose_visit when the trial uses kits (store.h Randomize).
 Result<store::Allocation> Randomize(store::TrialStore& store, const protocol::Protocol& protocol,
                                     const std::string& actor, int64_t subject_id,
                                     const std::string& ild_at_baseline,

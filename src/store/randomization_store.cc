@@ -85,7 +85,7 @@ Result<void> InsertSlot(Transaction& tx, const RandSlot& s, int64_t audit_seq) {
 
 Allocation AllocationFromRow(const Row& r) {
   return Allocation{r.Int(0),  r.Text(1), r.Text(2), static_cast<int>(r.Int(3)),
-                    r.Text(4), r.Text(5), r.Text(6)};
+                    r.Text(4), r.Text(5), r.Text(6), ""};
 }
 
 constexpr const char* kAllocationColumns =
@@ -258,6 +258,7 @@ Result<RandExtension> TrialStore::ExtendLists(const std::string& actor,
 Result<Allocation> TrialStore::Randomize(const std::string& actor, int64_t subject_id,
                                          const std::string& stratum, const std::string& request_id,
                                          const std::string& protocol_version,
+                                         const std::string& first_dose_visit,
                                          const ArmChooser& choose) {
   if (auto r = detail::RequireText(request_id, "the request id"); !r) {
     return std::unexpected(r.error());
@@ -288,6 +289,9 @@ Result<Allocation> TrialStore::Randomize(const std::string& actor, int64_t subje
                                                 "' was already used to randomize subject " +
                                                 std::to_string(a.subject_id));
     }
+    auto kit = detail::FirstKitOf(**tx, request_id);
+    if (!kit) return std::unexpected(kit.error());
+    a.kit_number = *kit;
     return a;
   }
   auto done = (*tx)->Query("SELECT randomization_number FROM allocations WHERE subject_id = $1",
@@ -385,6 +389,9 @@ Result<Allocation> TrialStore::Randomize(const std::string& actor, int64_t subje
       "($1, $2, 'randomized', $3, $4, $5)",
       {subject_id, int64_t{*version}, "randomized as " + a.randomization_number, a.at, st->seq});
   if (!ins2) return std::unexpected(ins2.error());
+  auto kit = DispenseFirstKit(**tx, *who, s, a, first_dose_visit);
+  if (!kit) return std::unexpected(kit.error());
+  a.kit_number = *kit;
   if (auto c = (*tx)->Commit(); !c) return std::unexpected(c.error());
   return a;
 }
@@ -484,7 +491,11 @@ Result<std::optional<Allocation>> TrialStore::AllocationOf(int64_t subject_id) {
       {subject_id});
   if (!rows) return std::unexpected(rows.error());
   if (rows->empty()) return std::optional<Allocation>();
-  return std::optional<Allocation>(AllocationFromRow((*rows)[0]));
+  Allocation a = AllocationFromRow((*rows)[0]);
+  auto kit = detail::FirstKitOf(**tx, a.request_id);
+  if (!kit) return std::unexpected(kit.error());
+  a.kit_number = *kit;
+  return std::optional<Allocation>(std::move(a));
 }
 
 Result<std::optional<RandSetup>> TrialStore::RandomizationSetup() {

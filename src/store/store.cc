@@ -104,10 +104,24 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, delivered_at TEXT NOT NULL, "
           "audit_seq BIGINT NOT NULL)",
       },
-      // 3: randomization list extensions (docs/randomization.md).
+      // 3: randomization list extensions (docs/randomization.md) and drug kits (docs/kits.md). A
+      // kit row holds the kit's current state and points at the event that last changed it
+      // (audit_seq) and at the event that generated it.
       {
           "CREATE TABLE rand_extensions (id BIGINT PRIMARY KEY, commitment TEXT NOT NULL, at "
           "TEXT NOT NULL, audit_seq BIGINT NOT NULL)",
+          "CREATE TABLE shipments (id TEXT PRIMARY KEY, site TEXT NOT NULL REFERENCES sites (id), "
+          "shipped_at TEXT NOT NULL, username TEXT NOT NULL, received_at TEXT NOT NULL, "
+          "received_by TEXT NOT NULL, audit_seq BIGINT NOT NULL)",
+          "CREATE TABLE kits (kit_number TEXT PRIMARY KEY, arm TEXT NOT NULL, lot TEXT NOT NULL, "
+          "expiry TEXT NOT NULL, status TEXT NOT NULL, site TEXT REFERENCES sites (id), "
+          "shipment_id TEXT REFERENCES shipments (id), generated_seq BIGINT NOT NULL, audit_seq "
+          "BIGINT NOT NULL)",
+          "CREATE INDEX kits_site ON kits (site, status, arm, expiry)",
+          "CREATE TABLE dispensings (subject_id BIGINT NOT NULL REFERENCES subjects (id), visit "
+          "TEXT NOT NULL, kit_number TEXT NOT NULL UNIQUE REFERENCES kits (kit_number), "
+          "dose_date TEXT NOT NULL, username TEXT NOT NULL, request_id TEXT NOT NULL UNIQUE, at "
+          "TEXT NOT NULL, audit_seq BIGINT NOT NULL, PRIMARY KEY (subject_id, visit))",
       },
   };
   return kMigrations;
@@ -1210,7 +1224,7 @@ Result<VerifyReport> TrialStore::VerifyAudit() {
   if (!allocations) return std::unexpected(allocations.error());
   for (const auto& r : *allocations) {
     Allocation a{r.Int(0),  r.Text(1), r.Text(2), static_cast<int>(r.Int(3)),
-                 r.Text(4), r.Text(5), r.Text(6)};
+                 r.Text(4), r.Text(5), r.Text(6), ""};
     if (!r.IsNull(8)) slot_seqs_checked.insert(r.Int(7));  // the slot its minimization drew
     check(r.Int(7), "allocation", detail::AllocationJson(a, r.IsNull(8) ? "" : r.Text(8)),
           "the allocation of subject " + r.Text(0));
@@ -1249,6 +1263,10 @@ Result<VerifyReport> TrialStore::VerifyAudit() {
                    std::to_string(seq) + ", which did not write it");
     }
   }
+  // Drug kits (migration 3): kits, shipments and dispensings against the events that wrote them.
+  auto kits = detail::VerifyKitRows(**tx, new_values, entities);
+  if (!kits) return std::unexpected(kits.error());
+  if (*kits) bad((*kits)->seq, (*kits)->what);
   // 3. Nothing written is gone: every event that created a row still has its row.
   static const std::set<std::string> kRowEntities = {
       "site", "user",          "subject",    "subject_status", "screening",

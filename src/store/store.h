@@ -4,7 +4,9 @@
 //
 // Written once against the narrow SQL interface of sql.h; runs on SQLite (store/sqlite) and
 // PostgreSQL (store/postgres). Nothing is updated in place or deleted: a correction is a new
-// version with a reason, a status change is a new event.
+// version with a reason, a status change is a new event. (Drug kits and shipments are the
+// exception: their row holds the current state and points at the event that last changed it; their
+// history is that of their events, docs/kits.md.)
 //
 // Every write method: validates its input, then in ONE write transaction checks the database
 // state, writes, and appends the audit event; on any error nothing is stored. Errors:
@@ -20,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/date.h"
@@ -201,6 +204,7 @@ struct Allocation {
   std::string request_id;
   std::string at;
   std::string user;
+  std::string kit_number;  // the kit handed out with it (docs/kits.md); "" when no kits are used
 };
 
 struct Notification {
@@ -211,6 +215,79 @@ struct Notification {
   std::string created_at;
   std::string delivered_at;  // "" while queued
   int64_t audit_seq = 0;
+};
+
+// ---- drug kits (docs/kits.md; store/kit_store.cc, written by service/kits.h) ----
+// Persisted by name: available, in_transit, quarantined, damaged, destroyed, dispensed.
+enum class KitStatus : uint8_t {
+  kAvailable,    // at the depot, or received at a site
+  kInTransit,    // shipped, not yet received
+  kQuarantined,  // held (e.g. temperature excursion) until released or written off
+  kDamaged,
+  kDestroyed,  // expired or otherwise destroyed
+  kDispensed,
+};
+const char* KitStatusName(KitStatus s);
+std::optional<KitStatus> ParseKitStatus(std::string_view name);
+// The changes `ChangeKitStatus` makes: available -> quarantined | damaged | destroyed;
+// quarantined -> available (release) | damaged | destroyed; damaged -> destroyed. Shipping,
+// receipt and dispensing make the others.
+bool KitTransitionAllowed(KitStatus from, KitStatus to);
+
+struct NewKit {
+  std::string kit_number;  // K-123456
+  std::string arm;
+};
+
+struct Kit {
+  std::string kit_number;
+  std::string arm;  // for unblinded paths only: service/kits.h blinds listings by role
+  std::string lot;
+  Date expiry;  // usable up to the day before
+  KitStatus status = KitStatus::kAvailable;
+  std::string site;         // "" at the depot
+  std::string shipment_id;  // "" until shipped
+};
+
+struct Shipment {
+  std::string id;  // SH-0001, SH-0002, ...
+  std::string site;
+  std::string shipped_at;
+  std::string shipped_by;
+  std::string received_at;  // "" until received
+  std::string received_by;
+  std::vector<std::string> kit_numbers;  // sorted
+};
+
+// What to ship: either the kits named, or, per arm, that many kits picked at the depot.
+struct ShipmentRequest {
+  std::vector<std::string> kit_numbers;
+  std::vector<std::pair<std::string, int>> per_arm;  // arm id, count
+};
+
+struct Dispensing {
+  int64_t subject_id = 0;
+  std::string visit;
+  std::string kit_number;
+  Date date;  // the dose date
+  std::string request_id;
+  std::string at;
+  std::string user;
+};
+
+// A randomized subject still on treatment, for the supply forecast (never shown to blinded roles).
+struct DosingSubject {
+  int64_t subject_id = 0;
+  std::string site;
+  std::string arm;
+  Date allocated_on;
+  int doses_dispensed = 0;
+};
+
+// One consistent read of what the low-stock signal needs.
+struct SupplySnapshot {
+  std::vector<Kit> kits;
+  std::vector<DosingSubject> subjects;
 };
 
 // SHA-256 of the canonical slot list: "stratum|position|block|block_size|arm\n" per slot, sorted
@@ -288,9 +365,15 @@ class TrialStore {
   // kNotFound (subject), kInvalidArgument (no access, unknown stratum, bad input), kInvalidInput
   // (not live, not eligible, already randomized "already randomized as R-0007", list
   // exhausted). The result never holds the arm.
+  // When the trial has any kit, the same transaction also dispenses a kit of the allocated arm for
+  // `first_dose_visit` at the subject's site (as DispenseKit picks one) and returns its number in
+  // `kit_number`; with none available it fails and stores nothing: kInvalidInput "no kit available
+  // for this subject at site S1: resupply the site". A retry returns the same kit.
   Result<Allocation> Randomize(const std::string& actor, int64_t subject_id,
                                const std::string& stratum, const std::string& request_id,
-                               const std::string& protocol_version, const ArmChooser& choose = {});
+                               const std::string& protocol_version,
+                               const std::string& first_dose_visit = "D0",
+                               const ArmChooser& choose = {});
   // Emergency unblinding by an investigator of the subject's site (or an administrator), with a
   // reason: returns the arm id, audits `unblind.emergency` (its new_value holds the arm: the audit
   // trail is for unblinded roles only) and queues notifications to the sponsor and the medical
@@ -303,6 +386,47 @@ class TrialStore {
   // The go-live record with every slot (nullopt before go-live), for verification.
   Result<std::optional<RandSetup>> RandomizationSetup();
   Result<std::vector<Notification>> Notifications();  // oldest first
+
+  // ---- drug kits (store/kit_store.cc; docs/kits.md) ----
+  // Roles: the depot (generate, ship, depot kits' status) is for administrators and unblinded
+  // pharmacists; a site's kits (receive, status, dispense) for its investigators, coordinators
+  // and unblinded pharmacists, and administrators. kInvalidArgument otherwise.
+  //
+  // Stores `kits` (1 to 10000, numbers K- and 4 to 9 digits, unique) at the depot with `lot` and
+  // `expiry` (after today). One event `kit.generate` records each kit's state and the SHA-256 of
+  // the batch's "number|arm|lot|expiry" lines, never an arm. kInvalidInput for a number in use.
+  Result<std::vector<Kit>> GenerateKits(const std::string& actor, std::vector<NewKit> kits,
+                                        const std::string& lot, Date expiry);
+  // Ships depot kits to `site` as a new shipment SH-nnnn; its kits become in_transit. Explicit
+  // kits must be at the depot, available and unexpired today; per-arm counts pick the earliest
+  // expiring such kits (then by number). kInvalidInput when a kit does not qualify or the depot
+  // has too few; kNotFound for an unknown site or kit.
+  Result<Shipment> ShipKits(const std::string& actor, const std::string& site,
+                            const ShipmentRequest& request);
+  // Receives a shipment at its site: its kits become available there, those in `damaged` (which
+  // must belong to it) damaged. kInvalidInput when already received.
+  Result<Shipment> ReceiveShipment(const std::string& actor, const std::string& shipment_id,
+                                   const std::vector<std::string>& damaged);
+  // Changes a kit's status (KitTransitionAllowed) with a reason (required); kInvalidInput for a
+  // forbidden change ("kit K-123456 cannot go from damaged to available").
+  Result<Kit> ChangeKitStatus(const std::string& actor, const std::string& kit_number, KitStatus to,
+                              const std::string& reason);
+  // Dispenses a kit to a randomized subject for `visit` dosed on `date`: the kit of the subject's
+  // arm at its site, available, expiring after `date`, earliest expiry first (then by number), or
+  // `kit_number` when given, which must satisfy the same checks (the wrong arm is refused as "kit
+  // K-123456 does not match subject 7's allocation", naming no arm). One kit per subject and visit;
+  // a retried `request_id` returns the first result. kInvalidInput for every refusal, "no kit
+  // available for this subject at site S1: resupply the site" among them. Never returns an arm.
+  Result<Dispensing> DispenseKit(const std::string& actor, int64_t subject_id,
+                                 const std::string& visit, Date date, const std::string& request_id,
+                                 const std::string& kit_number = "");
+  // Reads. These return arms: callers showing them to people blind them (service/kits.h).
+  Result<std::vector<Kit>> Kits(const std::optional<std::string>& site);            // by number
+  Result<std::vector<Shipment>> Shipments(const std::optional<std::string>& site);  // by id
+  Result<std::vector<Dispensing>> Dispensings(int64_t subject_id);  // in dispensing order
+  // Kits (of `site`, or all) and the randomized subjects (status randomized) with their arm, in
+  // one snapshot.
+  Result<SupplySnapshot> Supply(const std::optional<std::string>& site);
 
   // ---- reads ----
   Result<std::optional<User>> FindUser(const std::string& username);
@@ -330,6 +454,13 @@ class TrialStore {
   Result<Write> BeginWrite(const std::string& actor);
   Result<AuditEvent> Append(Transaction& tx, const std::string& actor, Role role, Pending event);
   Result<User> Actor(Transaction& tx, const std::string& username);
+  // The dispensing both DispenseKit and Randomize make, inside their transaction (kit_store.cc).
+  Result<Dispensing> DispenseInTx(Transaction& tx, const User& who, const Subject& subject,
+                                  const std::string& arm, const std::string& visit, Date date,
+                                  const std::string& request_id, const std::string& kit_number);
+  // Randomize's first kit: "" when the trial has no kits (kit_store.cc).
+  Result<std::string> DispenseFirstKit(Transaction& tx, const User& who, const Subject& subject,
+                                       const Allocation& allocation, const std::string& visit);
 
   std::unique_ptr<Connection> connection_;
   Clock clock_;

@@ -1,10 +1,13 @@
-// Internal to the store module: helpers shared by store.cc and randomization_store.cc.
+// Internal to the store module: helpers shared by store.cc, randomization_store.cc and
+// kit_store.cc.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "store/sql.h"
@@ -54,6 +57,19 @@ struct NotificationRow {
 nlohmann::json UnblindJson(int64_t id, int64_t subject_id, const std::string& user,
                            const std::string& reason, const std::string& at, const std::string& arm,
                            const std::vector<NotificationRow>& notes);
+
+// Drug kits (kit_store.cc), for Randomize and VerifyAudit.
+// The kit Randomize handed out for `request_id` ("" when none).
+Result<std::string> FirstKitOf(Transaction& tx, const std::string& request_id);
+struct RowProblem {
+  int64_t seq = 0;
+  std::string what;
+};
+// Checks every kit, shipment and dispensing row against the events (seq -> new_value, entity)
+// that wrote them; returns the first problem found, if any.
+Result<std::optional<RowProblem>> VerifyKitRows(Transaction& tx,
+                                                const std::map<int64_t, std::string>& new_values,
+                                                const std::map<int64_t, std::string>& entities);
 
 }  // namespace detail
 }  // namespace trial::store
