@@ -36,8 +36,8 @@ Result<std::vector<store::Kit>> GenerateKits(store::TrialStore& store,
 Result<store::Shipment> ShipKitCount(store::TrialStore& store, const protocol::Protocol& protocol,
                                      const std::string& actor, const std::string& site, int count);
 
-// Kits as `actor` may see them: `arms_shown` is store::SeesArms(role); without it every kit's arm is
-// empty.
+// Kits as `actor` may see them: `arms_shown` is store::SeesArms(role); without it every kit's arm
+// is empty.
 struct KitListing {
   bool arms_shown = false;
   std::vector<store::Kit> kits;  // by number
