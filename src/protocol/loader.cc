@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "protocol/protocol.h"
+#include "protocol/schedule_loader.h"
 
 namespace trial::protocol {
 
@@ -20,7 +21,7 @@ namespace fs = std::filesystem;
 
 class Loader {
  public:
-  explicit Loader(std::string dir) : dir_(std::move(dir)) {}
+  explicit Loader(std::string dir) : dir_(std::move(dir)), schedule_(dir_, &errors_) {}
 
   CheckResult Run() {
     auto p = std::make_unique<Protocol>();
@@ -29,12 +30,14 @@ class Loader {
     YAML::Node elements = ReadYaml("elements.yaml");
     YAML::Node definitions = ReadYaml("definitions.yaml");
     YAML::Node criteria = ReadYaml("criteria.yaml");
+    schedule_.ReadFile();
     if (!errors_.empty()) return Finish(nullptr);
 
     file_ = "protocol.yaml";
     ReadStudy(proto, *p);
     ReadSystems(proto["systems"]);
     ReadParameters(proto["parameters"], *p);
+    schedule_.ReadParameters(*p);  // schedule.yaml's parameters, before the questions name them
     file_ = "elements.yaml";
     ReadElements(elements, *p);
     file_ = "definitions.yaml";
@@ -55,6 +58,7 @@ class Loader {
       return Finish(nullptr);
     }
     p->program = std::move(*program);
+    schedule_.Build(*p);
     for (auto& c : p->criteria) {
       if (c.rule.empty()) continue;  // already reported as missing
       auto id = p->program->AddRule(c.rule, Path("criteria.yaml"), rules::RuleType::kBool,
@@ -579,7 +583,9 @@ class Loader {
         FailFile(file, what + " '" + name + "' clashes with " + it->second + " of the same name");
     };
     for (const auto& e : p.catalog.elements) claim(e->name, "data element", "elements.yaml");
-    for (const auto& param : p.catalog.parameters) claim(param.name, "parameter", "protocol.yaml");
+    for (const auto& param : p.catalog.parameters) {
+      claim(param.name, "parameter", fs::path(param.origin).filename().string());
+    }
     for (const auto& d : p.catalog.definitions) claim(d.name, "definition", "definitions.yaml");
     std::set<std::string> question_ids, criterion_ids;
     for (const auto& q : p.questions) question_ids.insert(q.id);
@@ -775,6 +781,7 @@ class Loader {
   std::map<std::string, rules::TextStart> rule_starts_;  // criterion id -> its rule's start
   std::map<std::string, std::string> systems_;
   std::vector<Error> errors_;
+  internal::ScheduleLoader schedule_;  // schedule.yaml (schedule_loader.h)
 };
 
 }  // namespace
