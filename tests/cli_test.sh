@@ -43,10 +43,13 @@ grep -q "26 criteria" "$tmp/out"
 check "protocol check counts 26 criteria" $?
 "$TRIAL" protocol questions >"$tmp/out" 2>&1
 check "protocol questions exits 0" $?
-for q in Q-WINDOW-ENDS Q-ERYTHEMA-AB-IGNE Q-IN4-ROUTE Q-HBV-UNIT Q-RPILD Q-EX12-WINDOW; do
+for q in Q-WINDOW-ENDS Q-ERYTHEMA-AB-IGNE Q-IN4-ROUTE Q-HBV-UNIT Q-RPILD Q-EX12-WINDOW \
+         Q-DOSE-COUNT Q-DOSE Q-HOLD-RULES; do
   grep -q "\[$q\]" "$tmp/out"
   check "protocol questions lists $q" $?
 done
+grep -q "change it: dose_count = 4 (schedule.yaml)" "$tmp/out"
+check "protocol questions names the file of a schedule parameter" $?
 
 # 2b. Data present but unusable is reported on stderr, the JSON on stdout stays the profile's.
 # Give the weight observation a date without a day.

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -239,6 +240,12 @@ int ProtocolQuestions(const std::vector<std::string>& args, std::ostream& out, s
     }
     return std::string("?");
   };
+  auto param_file = [&](const std::string& name) {
+    for (const auto& param : p.catalog.parameters) {
+      if (param.name == name) return std::filesystem::path(param.origin).filename().string();
+    }
+    return std::string("?");
+  };
   if (format == "json") {
     nlohmann::ordered_json j = nlohmann::ordered_json::array();
     for (const auto& q : p.questions) {
@@ -269,10 +276,15 @@ int ProtocolQuestions(const std::vector<std::string>& args, std::ostream& out, s
     out << "  reading:   " << q.reading << "\n";
     if (!q.parameters.empty()) {
       out << "  change it: ";
+      std::vector<std::string> files;  // where the parameters are written, in order
       for (size_t i = 0; i < q.parameters.size(); ++i) {
         out << (i ? ", " : "") << q.parameters[i] << " = " << param_value(q.parameters[i]);
+        std::string file = param_file(q.parameters[i]);
+        if (std::find(files.begin(), files.end(), file) == files.end()) files.push_back(file);
       }
-      out << " (protocol.yaml)\n";
+      out << " (";
+      for (size_t i = 0; i < files.size(); ++i) out << (i ? ", " : "") << files[i];
+      out << ")\n";
     }
   }
   return kExitOk;

@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "protocol/protocol.h"
+#include "protocol/schedule_loader.h"
 
 namespace trial::protocol {
 
@@ -20,7 +22,7 @@ namespace fs = std::filesystem;
 
 class Loader {
  public:
-  explicit Loader(std::string dir) : dir_(std::move(dir)) {}
+  explicit Loader(std::string dir) : dir_(std::move(dir)), schedule_(dir_, &errors_) {}
 
   CheckResult Run() {
     auto p = std::make_unique<Protocol>();
@@ -29,12 +31,14 @@ class Loader {
     YAML::Node elements = ReadYaml("elements.yaml");
     YAML::Node definitions = ReadYaml("definitions.yaml");
     YAML::Node criteria = ReadYaml("criteria.yaml");
+    schedule_.ReadFile();
     if (!errors_.empty()) return Finish(nullptr);
 
     file_ = "protocol.yaml";
     ReadStudy(proto, *p);
     ReadSystems(proto["systems"]);
     ReadParameters(proto["parameters"], *p);
+    schedule_.ReadParameters(*p);  // schedule.yaml's parameters, before the questions name them
     file_ = "elements.yaml";
     ReadElements(elements, *p);
     file_ = "definitions.yaml";
@@ -56,6 +60,8 @@ class Loader {
       return Finish(nullptr);
     }
     p->program = std::move(*program);
+    schedule_.Build(*p);
+    LinkKitsToSchedule(*p);
     for (auto& c : p->criteria) {
       if (c.rule.empty()) continue;  // already reported as missing
       auto id = p->program->AddRule(c.rule, Path("criteria.yaml"), rules::RuleType::kBool,
@@ -580,7 +586,9 @@ class Loader {
         FailFile(file, what + " '" + name + "' clashes with " + it->second + " of the same name");
     };
     for (const auto& e : p.catalog.elements) claim(e->name, "data element", "elements.yaml");
-    for (const auto& param : p.catalog.parameters) claim(param.name, "parameter", "protocol.yaml");
+    for (const auto& param : p.catalog.parameters) {
+      claim(param.name, "parameter", fs::path(param.origin).filename().string());
+    }
     for (const auto& d : p.catalog.definitions) claim(d.name, "definition", "definitions.yaml");
     std::set<std::string> question_ids, criterion_ids;
     for (const auto& q : p.questions) question_ids.insert(q.id);
@@ -746,6 +754,33 @@ class Loader {
   }
 
   // kits.yaml: optional; without it, the KitSupply defaults (protocol.h).
+  // With a visit schedule, the kit dose days are its dosing visits' days and the first dose visit
+  // must be one of them on day 0; kits.yaml then may not list dose days of its own.
+  void LinkKitsToSchedule(Protocol& p) {
+    if (!p.schedule) return;
+    file_ = "kits.yaml";
+    if (kit_dose_days_) {
+      Fail(*kit_dose_days_,
+           "dose_days come from schedule.yaml's dosing visits when the protocol has a schedule: "
+           "remove them here");
+      return;
+    }
+    std::vector<int> days;
+    bool first_found = false;
+    for (const auto& v : p.schedule->visits) {
+      if (!v.dose) continue;
+      days.push_back(v.day);
+      first_found = first_found || (v.id == p.kits.first_dose_visit && v.day == 0);
+    }
+    if (!first_found) {
+      errors_.push_back(Error{ErrorCode::kInvalidInput,
+                              Path(file_) + ": first_dose_visit '" + p.kits.first_dose_visit +
+                                  "' is not a dosing visit on day 0 of schedule.yaml"});
+      return;
+    }
+    p.kits.dose_days = std::move(days);
+  }
+
   void ReadKitSupply(Protocol& p) {
     file_ = "kits.yaml";
     std::error_code ec;
@@ -782,6 +817,7 @@ class Loader {
     bounded("kit_number_digits", 4, 9, &k.kit_number_digits);
     YAML::Node days = root["dose_days"];
     if (!days.IsDefined() || days.IsNull()) return;
+    kit_dose_days_ = days;
     if (!days.IsSequence() || days.size() == 0) {
       Fail(days, "'dose_days' must be a non-empty list of days after the allocation date");
       return;
@@ -838,6 +874,8 @@ class Loader {
   std::map<std::string, rules::TextStart> rule_starts_;  // criterion id -> its rule's start
   std::map<std::string, std::string> systems_;
   std::vector<Error> errors_;
+  internal::ScheduleLoader schedule_;        // schedule.yaml (schedule_loader.h)
+  std::optional<YAML::Node> kit_dose_days_;  // kits.yaml's dose_days, when given
 };
 
 }  // namespace

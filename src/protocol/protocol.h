@@ -6,15 +6,18 @@
 //   criteria.yaml     the eligibility criteria with registry text, reading and rule
 //   randomization.yaml  the randomization design (optional: defaults below when absent)
 //   kits.yaml         drug kit supply: numbering, dosing days, resupply horizon (optional too)
+//   schedule.yaml     visits, dosing and lab-based dose modification (optional; docs/schedule.md)
 // Thread-safety: a loaded Protocol is immutable and may be shared between threads.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/quantity.h"
 #include "rules/catalog.h"
 #include "rules/program.h"
 
@@ -79,12 +82,118 @@ struct RandomizationDesign {
 struct KitSupply {
   std::string first_dose_visit = "D0";  // the visit whose kit randomization hands out
   // Days after the allocation date on which a kit is dispensed, ascending, the first 0 (the kit
-  // handed out at randomization). The visit schedule of issue 5 will own these days; until then
-  // they live here.
+  // handed out at randomization): the dosing visits of schedule.yaml when there is one, else
+  // kits.yaml's dose_days.
   std::vector<int> dose_days = {0};
   int horizon_days = 28;      // the resupply horizon: doses due within it must be in stock
   int buffer_per_arm = 2;     // kits per arm kept at each site for new randomizations
   int kit_number_digits = 6;  // K-123456: 4 to 9 digits, the first never 0
+};
+
+// ---- schedule.yaml (docs/schedule.md) ----
+// Amounts are whole numbers in micro-units (ug, uL) so that dose arithmetic is exact; days are
+// whole days relative to day 0 (randomization and first dose).
+
+// One planned visit. Its window is [day - window_before, day + window_after].
+struct VisitDefinition {
+  std::string id;  // SCR, D0, W2, ...
+  std::string name;
+  int day = 0;  // target day (negative before day 0)
+  int window_before = 0;
+  int window_after = 0;
+  int dose_number = 0;             // k > 0: the k-th dose slot; 0: no dose slot
+  bool dose = false;               // a dose is given: 0 < dose_number <= Schedule::dose_count
+  std::vector<std::string> forms;  // eCRF form ids the visit collects
+};
+
+enum class WeightBasis : uint8_t {
+  kLatest,    // the most recent weight on or before the dose date
+  kBaseline,  // the most recent weight on or before day 0
+};
+
+enum class VialRule : uint8_t {
+  kLeastWaste,   // least drug discarded, then fewest vials
+  kFewestVials,  // fewest vials, then least drug discarded
+};
+
+struct Vial {
+  int64_t content_ug = 0;  // 80 mg -> 80000
+  int64_t volume_ul = 0;   // 4 mL -> 4000
+};
+
+// How a dose is computed and prepared (IV, weight-based).
+struct Dosing {
+  std::string drug;
+  std::string route;                    // "IV"
+  int64_t dose_ug_per_kg = 0;           // full dose: 8 mg/kg -> 8000
+  int64_t reduced_dose_ug_per_kg = 0;   // 4 mg/kg -> 4000
+  int64_t cap_ug = 0;                   // largest dose per infusion: 800 mg -> 800000
+  int64_t rounding_ug = 0;              // doses are multiples of this: 1 mg -> 1000
+  int64_t concentration_ug_per_ml = 0;  // 20 mg/mL -> 20000
+  std::vector<Vial> vials;              // distinct contents, ascending
+  VialRule vial_rule = VialRule::kLeastWaste;
+  WeightBasis weight_basis = WeightBasis::kLatest;
+  std::string diluent;
+  int64_t bag_volume_ul = 0;  // the infusion's final volume: 100 mL -> 100000
+  int infusion_minutes = 0;
+};
+
+// Severity order (the larger wins when several labs disagree). Persisted later: fixed values.
+enum class DoseAction : uint8_t { kProceed = 0, kReduce = 1, kHold = 2, kDiscontinue = 3 };
+
+// Which side of the limit a band covers; the key word decides whether the limit itself is in it.
+enum class Bound : uint8_t { kNone, kBelow, kAtOrBelow, kAbove, kAtOrAbove };
+
+// One row of a lab rule's table.
+struct LabBand {
+  Bound bound = Bound::kNone;  // kNone: the last band, for every value the others leave
+  double limit = 0;            // in LabRule::unit, or a multiple of the ULN
+  DoseAction action = DoseAction::kProceed;
+  // > 0: the band applies only when its bound held on this many consecutive assessments (the
+  // latest included); otherwise the next band decides.
+  int persistent = 0;
+  // > 0: when the bound held on this many consecutive assessments, discontinue instead.
+  int discontinue_after = 0;
+  std::string row;  // the source table's row, for explanations ("ANC 500 to 1000/mm3")
+};
+
+enum class LabMeasure : uint8_t {
+  kValue,     // the value converted to LabRule::unit
+  kTimesUln,  // the value divided by its own upper limit of normal
+};
+
+enum class Resume : uint8_t {
+  kByValue,      // after a hold, the current value's band decides
+  kReducedDose,  // after a hold, the next doses are reduced (Schedule::resume_reduced_doses)
+};
+
+struct LabRule {
+  std::string id;                     // neutrophils, platelets, transaminases
+  std::string name;                   // for people
+  std::vector<std::string> analytes;  // ids of the lab values the caller supplies (anc, alt, ...)
+  LabMeasure measure = LabMeasure::kValue;
+  Unit unit;  // kValue: the limits' unit
+  Resume resume_after_hold = Resume::kByValue;
+  std::vector<LabBand> bands;  // most severe first; the first whose bound holds decides
+};
+
+struct DoseModification {
+  std::vector<LabRule> labs;
+  int lab_max_age_days = 0;      // a lab older than this before the dose date is stale
+  int resume_reduced_doses = 0;  // reduced doses after a kReducedDose hold
+};
+
+struct Schedule {
+  std::vector<VisitDefinition> visits;  // in day order, ids unique
+  int dose_count = 0;                   // 1 .. the number of dose slots
+  int missed_grace_days = 0;  // an overdue visit becomes missed this long after its window
+  bool unscheduled_allowed = false;
+  std::string unscheduled_id;  // the visit id of unscheduled visits (UNS)
+  std::vector<std::string> unscheduled_forms;
+  Dosing dosing;
+  DoseModification modification;
+
+  const VisitDefinition* FindVisit(const std::string& id) const;
 };
 
 struct Protocol {
@@ -99,6 +208,7 @@ struct Protocol {
   std::vector<Criterion> criteria;
   RandomizationDesign randomization;
   KitSupply kits;
+  std::optional<Schedule> schedule;  // from schedule.yaml; nullopt when the file is absent
   rules::Catalog catalog;
   std::unique_ptr<rules::Program> program;  // refers to `catalog`: a Protocol never moves
 };

@@ -413,12 +413,11 @@ TEST(ProtocolTest, KitSupplyIsRead) {
 
 TEST(ProtocolErrorTest, KitSupplyErrors) {
   TempProtocol copy;
-  copy.Replace("kits.yaml", "dose_days: [0, 14, 28, 42]", "dose_days: [0, 28, 14]");
-  copy.Replace("kits.yaml", "horizon_days: 28", "horizon_days: soon");
+  copy.Replace("kits.yaml", "horizon_days: 28", "dose_days: [0, 28, 14]\nhorizon_days: soon");
   copy.Replace("kits.yaml", "kit_number_digits: 6", "kit_number_digits: 12\ncolour: blue");
   CheckResult r = Check(copy.dir());
-  ASSERT_EQ(r.errors.size(), 4u) << AllMessages(r.errors);
-  // In file order: unknown key, then the checks in reading order.
+  ASSERT_EQ(r.errors.size(), 5u) << AllMessages(r.errors);
+  // In file order: unknown key, then the checks in reading order, then the link to the schedule.
   EXPECT_TRUE(Contains(r.errors[0].message, "kits.yaml:")) << r.errors[0].message;
   EXPECT_TRUE(Contains(r.errors[0].message, "unknown key 'colour'")) << r.errors[0].message;
   EXPECT_TRUE(Contains(r.errors[1].message, "horizon_days must be a whole number from 1 to 365"))
@@ -427,23 +426,36 @@ TEST(ProtocolErrorTest, KitSupplyErrors) {
       << r.errors[2].message;
   EXPECT_TRUE(Contains(r.errors[3].message, "dose days must increase (14 after 28)"))
       << r.errors[3].message;
+  EXPECT_TRUE(Contains(r.errors[4].message, "dose_days come from schedule.yaml"))
+      << r.errors[4].message;
   EXPECT_EQ(r.protocol, nullptr);
   // Line and column of the offending value.
-  EXPECT_TRUE(Contains(r.errors[3].message, "kits.yaml:10:")) << r.errors[3].message;
+  EXPECT_TRUE(Contains(r.errors[3].message, "kits.yaml:")) << r.errors[3].message;
   TempProtocol first;
-  first.Replace("kits.yaml", "dose_days: [0, 14, 28, 42]", "dose_days: [7, 14]");
+  first.Replace("kits.yaml", "horizon_days: 28", "dose_days: [7, 14]\nhorizon_days: 28");
   r = Check(first.dir());
-  ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+  ASSERT_GE(r.errors.size(), 1u) << AllMessages(r.errors);
   EXPECT_TRUE(Contains(r.errors[0].message, "the first dose day must be 0"));
+  TempProtocol visit;
+  visit.Replace("kits.yaml", "first_dose_visit: D0", "first_dose_visit: W2");
+  r = Check(visit.dir());
+  ASSERT_EQ(r.errors.size(), 1u) << AllMessages(r.errors);
+  EXPECT_TRUE(Contains(r.errors[0].message, "'W2' is not a dosing visit on day 0"));
 }
 
-TEST(ProtocolTest, KitSupplyIsOptional) {
+TEST(ProtocolTest, KitDoseDaysAreTheSchedulesDosingVisits) {
   TempProtocol copy;
-  std::filesystem::remove(copy.file("kits.yaml"));
+  std::filesystem::remove(copy.file("kits.yaml"));  // optional: defaults
   auto p = Load(copy.dir());
   ASSERT_TRUE(p.has_value()) << p.error().message;
-  EXPECT_EQ((*p)->kits.dose_days, (std::vector<int>{0}));
+  EXPECT_EQ((*p)->kits.dose_days, (std::vector<int>{0, 14, 28, 42}));
   EXPECT_EQ((*p)->kits.first_dose_visit, "D0");
+  // Five doses (Q-DOSE-COUNT): the kit days follow.
+  TempProtocol five;
+  five.Replace("schedule.yaml", "value: \"4\"  # FACTS §1.1", "value: \"5\"  # FACTS §1.1");
+  auto q = Load(five.dir());
+  ASSERT_TRUE(q.has_value()) << q.error().message;
+  EXPECT_EQ((*q)->kits.dose_days, (std::vector<int>{0, 14, 28, 42, 56}));
 }
 
 }  // namespace
