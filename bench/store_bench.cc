@@ -24,6 +24,7 @@
 
 #include "protocol/protocol.h"
 #include "randomization/random.h"
+#include "service/kits.h"
 #include "service/randomization.h"
 #include "store/postgres/postgres.h"
 #include "store/postgres/test_database.h"
@@ -170,7 +171,8 @@ BENCHMARK_CAPTURE(BM_AuditedWrites, postgres, true)
 // (eligibility checked, lowest free slot of the stratum taken, allocation and status change
 // written with their audit events). Setup (not timed): go-live of PROMIS-MDA5's lists for one
 // site and 200 subjects with a stored eligible screening. Each iteration randomizes 100 of them.
-void BM_Randomize(benchmark::State& state, bool postgres) {
+// `kits`: the site holds kits, so each randomization also dispenses the first dose's kit.
+void BM_Randomize(benchmark::State& state, bool postgres, bool kits) {
   constexpr int kPerIteration = 100;
   BenchDatabase db(postgres);
   if (std::string why = db.Create(); !why.empty()) {
@@ -210,6 +212,19 @@ void BM_Randomize(benchmark::State& state, bool postgres) {
       return;
     }
   }
+  if (kits) {
+    auto generated = trial::service::GenerateKits(*s, **protocol, "admin", 2 * subjects, "LOT",
+                                                  *trial::Date::Parse("2099-12-31"), seed);
+    auto shipment = generated
+                        ? trial::service::ShipKitCount(*s, **protocol, "admin", "S1", 2 * subjects)
+                        : std::unexpected(generated.error());
+    auto received = shipment ? s->ReceiveShipment("coord", shipment->id, {})
+                             : std::unexpected(shipment.error());
+    if (!received) {
+      state.SkipWithError(received.error().message.c_str());
+      return;
+    }
+  }
   int next = 1;
   for (auto _ : state) {
     for (int i = 0; i < kPerIteration; ++i, ++next) {
@@ -225,11 +240,19 @@ void BM_Randomize(benchmark::State& state, bool postgres) {
   state.SetItemsProcessed(state.iterations() * kPerIteration);
 }
 
-BENCHMARK_CAPTURE(BM_Randomize, sqlite, false)
+BENCHMARK_CAPTURE(BM_Randomize, sqlite, false, false)
     ->Iterations(2)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Randomize, postgres, true)
+BENCHMARK_CAPTURE(BM_Randomize, sqlite_with_kits, false, true)
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Randomize, postgres, true, false)
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Randomize, postgres_with_kits, true, true)
     ->Iterations(2)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
