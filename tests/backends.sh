@@ -21,6 +21,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Runs SQL behind the system's back (sqlite3 shell or psql); prints the result rows unaligned.
+raw_sql() { # raw_sql KIND DB SQL
+  if [[ "$1" == sqlite ]]; then
+    sqlite3 "$2" "$3"
+  else
+    "$PSQL" -q -tA "$2" -c "$3"
+  fi
+}
+
 run_on_backends() { # run_on_backends NAME: NAME prefixes the PostgreSQL database's name
   run_backend sqlite "$tmp/trial.db"
   if [[ -n "${TRIAL_TEST_PG_URL:-}" ]]; then

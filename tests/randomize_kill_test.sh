@@ -18,15 +18,6 @@ SEED="00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 # shellcheck source=tests/backends.sh
 source "$(dirname "$0")/backends.sh"
 
-# Runs a read-only SQL query behind the system's back; prints the rows unaligned.
-raw_sql() { # raw_sql KIND DB SQL
-  if [[ "$1" == sqlite ]]; then
-    sqlite3 "$2" "$3"
-  else
-    "$PSQL" -q -tA "$2" -c "$3"
-  fi
-}
-
 run_backend() { # run_backend KIND DB
   local kind="$1" db="$2"
   T() { "$TRIAL" "$@" --db "$db"; }

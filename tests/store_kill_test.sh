@@ -16,15 +16,6 @@ ROUNDS="${KILL_ROUNDS:-4}"
 # shellcheck source=tests/backends.sh
 source "$(dirname "$0")/backends.sh"
 
-# Runs a SQL statement behind the system's back; prints the result rows unaligned.
-raw_sql() { # raw_sql KIND DB SQL
-  if [[ "$1" == sqlite ]]; then
-    sqlite3 "$2" "$3"
-  else
-    "$PSQL" -q -tA "$2" -c "$3"
-  fi
-}
-
 run_backend() { # run_backend KIND DB
   local kind="$1" db="$2"
   local T=("$TRIAL")
