@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "protocol/outcomes_loader.h"
 #include "protocol/protocol.h"
 #include "protocol/schedule_loader.h"
 
@@ -22,7 +23,8 @@ namespace fs = std::filesystem;
 
 class Loader {
  public:
-  explicit Loader(std::string dir) : dir_(std::move(dir)), schedule_(dir_, &errors_) {}
+  explicit Loader(std::string dir)
+      : dir_(std::move(dir)), schedule_(dir_, &errors_), outcomes_(dir_, &errors_) {}
 
   CheckResult Run() {
     auto p = std::make_unique<Protocol>();
@@ -32,6 +34,7 @@ class Loader {
     YAML::Node definitions = ReadYaml("definitions.yaml");
     YAML::Node criteria = ReadYaml("criteria.yaml");
     schedule_.ReadFile();
+    outcomes_.ReadFile();
     if (!errors_.empty()) return Finish(nullptr);
 
     file_ = "protocol.yaml";
@@ -39,6 +42,7 @@ class Loader {
     ReadSystems(proto["systems"]);
     ReadParameters(proto["parameters"], *p);
     schedule_.ReadParameters(*p);  // schedule.yaml's parameters, before the questions name them
+    outcomes_.ReadParameters(*p);  // outcomes.yaml's too
     file_ = "elements.yaml";
     ReadElements(elements, *p);
     file_ = "definitions.yaml";
@@ -61,6 +65,7 @@ class Loader {
     }
     p->program = std::move(*program);
     schedule_.Build(*p);
+    outcomes_.Build(*p);
     LinkKitsToSchedule(*p);
     for (auto& c : p->criteria) {
       if (c.rule.empty()) continue;  // already reported as missing
@@ -875,6 +880,7 @@ class Loader {
   std::map<std::string, std::string> systems_;
   std::vector<Error> errors_;
   internal::ScheduleLoader schedule_;        // schedule.yaml (schedule_loader.h)
+  internal::OutcomesLoader outcomes_;        // outcomes.yaml (outcomes_loader.h)
   std::optional<YAML::Node> kit_dose_days_;  // kits.yaml's dose_days, when given
 };
 

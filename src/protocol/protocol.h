@@ -7,6 +7,8 @@
 //   randomization.yaml  the randomization design (optional: defaults below when absent)
 //   kits.yaml         drug kit supply: numbering, dosing days, resupply horizon (optional too)
 //   schedule.yaml     visits, dosing and lab-based dose modification (optional; docs/schedule.md)
+//   outcomes.yaml     TIS, IMACS improvement and worsening, CTCAE lab grading, respiratory
+//                     definitions (optional; docs/outcomes.md)
 // Thread-safety: a loaded Protocol is immutable and may be shared between threads.
 #pragma once
 
@@ -18,6 +20,7 @@
 
 #include "core/error.h"
 #include "core/quantity.h"
+#include "core/rational.h"
 #include "rules/catalog.h"
 #include "rules/program.h"
 
@@ -196,6 +199,147 @@ struct Schedule {
   const VisitDefinition* FindVisit(const std::string& id) const;
 };
 
+// ---- outcomes.yaml (docs/outcomes.md) ----
+// Every number is exact (Rational) so that a value on a published edge lands on the right side.
+
+// The six IMACS core set measures (FACTS.md §2.1), in the order of the TIS table.
+enum class CoreSetMeasure : uint8_t {
+  kPhysicianGlobal = 0,
+  kPatientGlobal = 1,
+  kMmt = 2,
+  kHaq = 3,
+  kEnzyme = 4,
+  kExtramuscular = 5,
+};
+inline constexpr int kCoreSetMeasureCount = 6;
+
+// What a percent change is a percentage of (FACTS.md §2.2 "absolute percent change").
+enum class PercentReading : uint8_t {
+  kScaleRange,  // of the scale's range (VAS 10 cm, HAQ 3, MMT maximum); the enzyme of its baseline
+  kBaseline,    // of the measure's baseline value, for every measure
+};
+
+// How the TIS scores the enzyme when the chosen enzyme is not above its ULN at baseline.
+enum class EnzymeNormalBaseline : uint8_t {
+  kZeroPoints,  // 0 points: a normal enzyme has nothing to improve
+  kRelative,    // scored by its change relative to baseline like an abnormal one
+};
+
+// One row of a TIS points table: the percent change p is in the band when it is above `lower`
+// (at or above when lower_inclusive) and below `upper` (at or below when upper_inclusive). A
+// missing edge is unbounded.
+struct TisBand {
+  std::optional<Rational> lower;
+  bool lower_inclusive = false;
+  std::optional<Rational> upper;
+  bool upper_inclusive = true;
+  Rational points;
+  std::string label;  // "> 5 % to <= 15 %"
+};
+
+struct TisMeasure {
+  CoreSetMeasure measure = CoreSetMeasure::kPhysicianGlobal;
+  std::string id;    // physician_global, patient_global, mmt, haq, enzyme, extramuscular
+  std::string name;  // for people
+  Unit unit;         // values are converted to this unit (cm, 1, U/L) before any arithmetic
+  bool higher_is_better = false;  // only the MMT
+  // The scale's range (its maximum; every scale starts at 0) in `unit`, used by kScaleRange and
+  // as the largest valid value; nullopt for the enzyme (no maximum: relative to its baseline).
+  std::optional<Rational> range;
+  std::vector<TisBand> bands;  // contiguous, ascending, covering every percent change
+};
+
+struct ResponseCategory {
+  std::string name;  // minimal, moderate, major
+  Rational min_total;
+};
+
+// Enzymes the TIS may use, each in U/L (FACTS.md §2.2 footnote, §7.6).
+struct EnzymeDefinition {
+  std::string id;  // ck, aldolase, ldh, alt, ast
+  std::string name;
+};
+
+// The older IMACS preliminary definition of improvement (FACTS.md §2.3).
+struct ImacsImprovement {
+  Rational improved_percent;  // a measure is improved when its percent change is >= this
+  int min_improved = 0;       // at least this many improved measures
+  Rational worse_percent;     // a measure is worse when it worsened by >= this percent
+  int max_worse = 0;          // at most this many worse measures
+  bool mmt_may_not_worsen = true;
+};
+
+// IMACS-style worsening (FACTS.md §2.5).
+struct WorseningDefinition {
+  Rational physician_cm;       // physician global worse by >= this (cm) ...
+  Rational mmt_percent;        // ... and MMT worse by >= this percent
+  Rational extramuscular_cm;   // or extramuscular global worse by >= this (cm)
+  int any_count = 0;           // or this many of the non-enzyme measures ...
+  Rational any_percent;        // ... each worse by >= this percent
+  int consecutive_visits = 0;  // confirmed when it holds at this many consecutive visits
+};
+
+// CTCAE grading (FACTS.md §4). A criterion holds when the value compares with limit x reference.
+enum class CtcaeComparison : uint8_t { kAbove, kAtLeast, kBelow, kAtMost };
+enum class CtcaeReference : uint8_t {
+  kAbsolute,  // `limits`: one quantity per kind of unit (g/L and mmol/L), the value's kind used
+  kUln,       // factor x the upper limit of normal
+  kLln,       // factor x the lower limit of normal
+  kBaseline,  // factor x the subject's baseline value
+};
+enum class CtcaeBranch : uint8_t {
+  kAlways,
+  kBaselineNormal,    // only when the baseline is within normal limits (or unknown)
+  kBaselineAbnormal,  // only when the baseline is outside normal limits
+};
+
+struct CtcaeCriterion {
+  int grade = 0;  // 1..5
+  CtcaeComparison comparison = CtcaeComparison::kAbove;
+  CtcaeReference reference = CtcaeReference::kUln;
+  CtcaeBranch branch = CtcaeBranch::kAlways;
+  Rational factor;                    // for kUln, kLln, kBaseline
+  std::vector<ExactQuantity> limits;  // for kAbsolute
+  std::string text;                   // "> 3.0 x ULN (baseline normal)"
+};
+
+struct CtcaeTerm {
+  std::string id;         // alt_increased, neutrophil_count_decreased, ...
+  std::string term;       // the CTCAE term: "Alanine aminotransferase increased"
+  std::string source;     // "FACTS.md §4.2"
+  bool increased = true;  // direction of abnormality; decides what "baseline abnormal" means
+  std::vector<CtcaeCriterion> criteria;
+};
+
+struct RespiratoryDefinitions {
+  Rational pao2_below_mmhg;     // respiratory failure: PaO2 below this (mm[Hg]) ...
+  Rational spo2_below_percent;  // ... or SpO2 below this (%)
+  Rational stated_fio2;         // ... on this FiO2 (a fraction: 21 % is 21/100)
+  int rpild_window_days = 0;    // RP-ILD signs count within [T, T + this] after symptom onset T
+  Rational rpild_fvc_drop;      // FVC % predicted more than this many points below baseline
+  Rational rpild_hrct_rise;     // HRCT extent more than this many points above baseline
+  Rational rpild_pao2_drop;     // PaO2 more than this (mm[Hg]) below baseline
+  int follow_up_days = 0;       // time to respiratory failure or death is censored at this day
+};
+
+struct Outcomes {
+  PercentReading tis_reading = PercentReading::kScaleRange;
+  EnzymeNormalBaseline enzyme_normal_baseline = EnzymeNormalBaseline::kZeroPoints;
+  std::vector<TisMeasure> measures;                          // indexed by CoreSetMeasure
+  std::vector<EnzymeDefinition> enzymes;                     // tie order for "most abnormal"
+  std::vector<ResponseCategory> categories;                  // ascending min_total
+  PercentReading imacs_reading = PercentReading::kBaseline;  // improvement and worsening
+  ImacsImprovement improvement;
+  WorseningDefinition worsening;
+  std::string ctcae_version;
+  std::vector<CtcaeTerm> ctcae;
+  int possible_ae_grade = 0;  // a lab graded at or above this is flagged as a possible AE
+  RespiratoryDefinitions respiratory;
+
+  const TisMeasure& Measure(CoreSetMeasure m) const { return measures[static_cast<int>(m)]; }
+  const CtcaeTerm* FindTerm(const std::string& id) const;
+};
+
 struct Protocol {
   std::string dir;
   std::string id;
@@ -209,6 +353,7 @@ struct Protocol {
   RandomizationDesign randomization;
   KitSupply kits;
   std::optional<Schedule> schedule;  // from schedule.yaml; nullopt when the file is absent
+  std::optional<Outcomes> outcomes;  // from outcomes.yaml; nullopt when the file is absent
   rules::Catalog catalog;
   std::unique_ptr<rules::Program> program;  // refers to `catalog`: a Protocol never moves
 };
