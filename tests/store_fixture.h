@@ -1,5 +1,5 @@
 // The two-backend fixture of the store suites (store_test.cc, randomization_store_test.cc,
-// kit_store_test.cc):
+// kit_store_test.cc, visit_store_test.cc):
 //   sqlite    a fresh database file in a temporary folder per test; "restart" destroys the
 //             TrialStore (closing the file) and opens the file again;
 //   postgres  a fresh database per test (CREATE DATABASE on the server in TRIAL_TEST_PG_URL,
@@ -91,10 +91,12 @@ std::string Instant(int64_t n) {
 }
 
 // Every table, for Snapshot().
-const char* kTables[] = {
-    "audit_events",  "sites",           "users",      "subjects",   "subject_status", "screenings",
-    "item_data",     "schema_info",     "rand_setup", "rand_slots", "allocations",    "unblindings",
-    "notifications", "rand_extensions", "kits",       "shipments",  "dispensings"};
+const char* kTables[] = {"audit_events",   "sites",           "users",       "subjects",
+                         "subject_status", "screenings",      "item_data",   "schema_info",
+                         "rand_setup",     "rand_slots",      "allocations", "unblindings",
+                         "notifications",  "rand_extensions", "kits",        "shipments",
+                         "dispensings",    "visits",          "deviations",  "doses",
+                         "queries",        "item_reviews",    "signatures",  "signature_voids"};
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:

@@ -78,6 +78,30 @@ commands:
   kit stock [--site S] --date YYYY-MM-DD --user U [--format text|json]
       Kits available per site against the doses due in the resupply horizon: LOW or OK (arms
       only for unblinded roles).
+  visit list --subject ID --date YYYY-MM-DD --user U [--format text|json]
+      The subject's planned visits from day 0 with their status on the date, doses, deviations.
+  visit record --subject ID --visit V (--date YYYY-MM-DD | --missed --reason R) --user U
+      Record a visit (V UNS: an unscheduled one, numbered UNS-1, ...); deviations it reveals
+      (out of window, missed visits and doses) are recorded with it.
+  dose plan --subject ID --visit V --date YYYY-MM-DD --user U [--format text|json]
+      What to give: the hold rules' verdict on the latest labs, the weight, mg, mL, vials,
+      dilution and the kit (identical for placebo).
+  dose record --subject ID --visit V --date YYYY-MM-DD --user U [--override-reason R]
+      Record the dose given (dispensing the kit if not yet done); against a hold only with
+      --override-reason (a protocol deviation); never after a discontinuation.
+  dose withhold --subject ID --visit V --date YYYY-MM-DD --user U
+      Record a dose withheld by a hold or discontinue verdict.
+  deviation list [--subject ID | --site S] --user U [--format text|json]
+  query list [--subject ID | --site S] [--status open|answered|closed] --user U [--format ...]
+  query open --subject ID --visit V --form F --item I [--repeat N] --text T [--edit-check C]
+             --user U
+  query answer ID --text T --user U      query close ID [--text T] --user U
+  query reopen ID --text T --user U      query history ID --user U
+  review sdv|lock|unlock|show --subject ID --visit V --form F --item I [--repeat N]
+         [--reason R] --user U
+      Source-data verification (monitor), lock and unlock with a reason (data manager).
+  sign --subject ID [--visit V] --meaning TEXT --user INVESTIGATOR
+      Sign a visit or the whole casebook (printed name, time and meaning are recorded).
   help
       Show this text.
 
@@ -314,6 +338,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     if (int code = RunStoreCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunRandomizationCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunKitCommand(args, out, err, env); code >= 0) return code;
+    if (int code = RunVisitCommand(args, out, err, env); code >= 0) return code;
     err << "trial: unknown command '" << verb << "' (see 'trial help')\n";
     return kExitUsage;
   } catch (const std::exception& e) {

@@ -39,6 +39,9 @@ struct Environment {
       open_database;
   // A consistent online copy of an SQLite database into the new file `out`.
   std::function<Result<void>(store::Connection& db, const std::string& out)> backup;
+  // The wall clock: UTC instants, RFC 3339 with microseconds (store::Clock). Empty: the system
+  // clock. Tests pass a simulated one, which also sets "today" for visits and doses.
+  std::function<std::string()> clock;
 };
 
 // Runs one command (`args` excludes the program name). Never throws.

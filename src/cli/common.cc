@@ -6,6 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "protocol/protocol.h"
+#include "store/store.h"
+
 #ifndef TRIAL_SOURCE_DIR
 #define TRIAL_SOURCE_DIR "."
 #endif
@@ -132,6 +135,98 @@ Result<std::string> ReadFile(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) return Fail(ErrorCode::kIo, path + ": read error");
   return ss.str();
+}
+
+Date Today(const Environment& env) {
+  const std::string now = env.clock ? env.clock() : store::SystemClock();
+  // Both clocks give RFC 3339 instants, which start with the UTC date.
+  return Date::Parse(now.substr(0, 10)).value_or(Date());
+}
+
+Verb::Verb(std::string verb, std::ostream& err, const Environment& env)
+    : verb_(std::move(verb)), err_(err), env_(env) {}
+Verb::~Verb() = default;
+
+bool Verb::Parse(const std::vector<std::string>& args, std::vector<std::string> allowed,
+                 size_t positionals, const std::vector<std::string>& flags, size_t from) {
+  allowed.insert(allowed.end(), {"db", "protocol", "user", "format"});
+  if (!ParseArgs(args, from, allowed, &a_, err_, flags)) return Usage();
+  if (a_.positional.size() > positionals) {
+    err_ << "trial " << verb_ << ": unexpected argument '" << a_.positional[positionals] << "'\n";
+    return Usage();
+  }
+  format_ = a_.Get("format", "text");
+  if (format_ != "text" && format_ != "json") {
+    err_ << "trial " << verb_ << ": --format must be text or json, not '" << format_ << "'\n";
+    return Usage();
+  }
+  return true;
+}
+
+bool Verb::Require(std::initializer_list<const char*> names) {
+  return RequireOptions(a_, names, verb_, err_) || Usage();
+}
+
+std::optional<Date> Verb::DateOption(const char* name) {
+  auto d = Date::Parse(a_.Get(name));
+  if (d) return *d;
+  err_ << "trial " << verb_ << ": --" << name << ": " << d.error().message << "\n";
+  Usage();
+  return std::nullopt;
+}
+
+std::optional<int> Verb::CountOption(const char* name) {
+  auto v = ParsePositive(a_.Get(name));
+  if (v && *v <= 10000) return static_cast<int>(*v);
+  err_ << "trial " << verb_ << ": --" << name << " must be a whole number from 1 to 10000, not '"
+       << a_.Get(name) << "'\n";
+  Usage();
+  return std::nullopt;
+}
+
+std::optional<int64_t> Verb::IdOption(const char* name) {
+  auto v = ParsePositive(a_.Get(name));
+  if (v) return v;
+  err_ << "trial " << verb_ << ": --" << name << " must be a positive number, not '" << a_.Get(name)
+       << "'\n";
+  Usage();
+  return std::nullopt;
+}
+
+bool Verb::OpenProtocol() {
+  auto p = protocol::Load(ProtocolDir(a_));
+  if (!p) {
+    err_ << "trial: protocol error: " << p.error().message << "\n";
+    exit_ = kExitProtocol;
+    return false;
+  }
+  protocol_ = std::move(*p);
+  return true;
+}
+
+bool Verb::OpenStore() {
+  auto st = cli::OpenStore(a_, env_, false);
+  if (!st) {
+    Failed(st.error());
+    return false;
+  }
+  store_ = std::move(*st);
+  return true;
+}
+
+int Verb::Failed(const Error& e) {
+  err_ << "trial " << verb_ << ": " << e.message << "\n";
+  exit_ = ExitForStoreError(e);
+  return exit_;
+}
+
+bool Verb::Usage() {
+  exit_ = kExitUsage;
+  return false;
+}
+
+std::optional<std::string> Verb::site() const {
+  return a_.Has("site") ? std::optional<std::string>(a_.Get("site")) : std::nullopt;
 }
 
 }  // namespace trial::cli

@@ -11,8 +11,12 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "core/date.h"
 #include "core/error.h"
 
+namespace trial::protocol {
+struct Protocol;
+}
 namespace trial::store {
 class TrialStore;
 }
@@ -59,6 +63,53 @@ Result<std::string> ReadFile(const std::string& path);
 Result<std::unique_ptr<store::TrialStore>> OpenStore(const Args& a, const Environment& env,
                                                      bool create);
 
+// Today's UTC date by the environment's clock (the system clock when it has none).
+Date Today(const Environment& env);
+
+// Everything one store verb needs (kit, visit, dose, query, review, sign): its options, the
+// protocol, the store, and the exit code once something failed (the message already printed on
+// `err`). Each method returning bool or optional prints the problem and sets the exit code.
+class Verb {
+ public:
+  Verb(std::string verb, std::ostream& err, const Environment& env);
+  ~Verb();
+
+  // Parses args[`from`..] with `allowed` options (plus --db, --protocol, --user, --format) and
+  // `flags`; at most `positionals` positionals; --format text (default) or json.
+  bool Parse(const std::vector<std::string>& args, std::vector<std::string> allowed,
+             size_t positionals = 0, const std::vector<std::string>& flags = {}, size_t from = 2);
+  bool Require(std::initializer_list<const char*> names);
+  std::optional<Date> DateOption(const char* name);   // a YYYY-MM-DD option
+  std::optional<int> CountOption(const char* name);   // a whole number in [1, 10000]
+  std::optional<int64_t> IdOption(const char* name);  // a positive id (subject, query)
+  bool OpenProtocol();
+  bool OpenStore();
+  // Prints a refused request or a database error; returns the exit code.
+  int Failed(const Error& e);
+  bool Usage();  // sets the usage exit code; returns false
+
+  const Args& args() const { return a_; }
+  bool json() const { return format_ == "json"; }
+  std::string user() const { return a_.Get("user"); }
+  std::optional<std::string> site() const;
+  int exit_code() const { return exit_; }
+  const protocol::Protocol& protocol() const { return *protocol_; }
+  store::TrialStore& store() { return *store_; }
+  Date today() const { return Today(env_); }
+  std::ostream& err() { return err_; }
+  const std::string& name() const { return verb_; }
+
+ private:
+  std::string verb_;
+  std::ostream& err_;
+  const Environment& env_;
+  Args a_;
+  std::string format_ = "text";
+  int exit_ = kExitOk;
+  std::unique_ptr<protocol::Protocol> protocol_;
+  std::unique_ptr<store::TrialStore> store_;
+};
+
 // Runs a verb that uses the store (init, site, user, subject, item, audit, backup); returns -1
 // when args[0] is not one of them.
 int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
@@ -72,5 +123,11 @@ int RunRandomizationCommand(const std::vector<std::string>& args, std::ostream& 
 // Runs `kit generate|ship|receive|status|dispense|list|stock`; returns -1 for any other verb.
 int RunKitCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                   const Environment& env);
+
+// Runs `visit list|record`, `dose plan|record|withhold`, `deviation list`,
+// `query list|open|answer|close|reopen|history`, `review sdv|lock|unlock|show` and `sign`;
+// returns -1 for any other verb.
+int RunVisitCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                    const Environment& env);
 
 }  // namespace trial::cli

@@ -21,99 +21,6 @@ namespace {
 namespace rnd = trial::randomization;
 using nlohmann::ordered_json;
 
-// Everything one kit verb needs; `exit_code` is set when something failed (the message printed).
-class KitVerb {
- public:
-  KitVerb(std::string verb, std::ostream& err, const Environment& env)
-      : verb_(std::move(verb)), err_(err), env_(env) {}
-
-  // Parses options (plus --db, --protocol, --user, --format); at most `positionals` positionals.
-  bool Parse(const std::vector<std::string>& args, std::vector<std::string> allowed,
-             size_t positionals = 0) {
-    allowed.insert(allowed.end(), {"db", "protocol", "user", "format"});
-    if (!ParseArgs(args, 2, allowed, &a_, err_)) return Usage();
-    if (a_.positional.size() > positionals) {
-      err_ << "trial " << verb_ << ": unexpected argument '" << a_.positional[positionals] << "'\n";
-      return Usage();
-    }
-    format_ = a_.Get("format", "text");
-    if (format_ != "text" && format_ != "json") {
-      err_ << "trial " << verb_ << ": --format must be text or json, not '" << format_ << "'\n";
-      return Usage();
-    }
-    return true;
-  }
-  bool Require(std::initializer_list<const char*> names) {
-    return RequireOptions(a_, names, verb_, err_) || Usage();
-  }
-  // A YYYY-MM-DD option.
-  std::optional<Date> DateOption(const char* name) {
-    auto d = Date::Parse(a_.Get(name));
-    if (d) return *d;
-    err_ << "trial " << verb_ << ": --" << name << ": " << d.error().message << "\n";
-    Usage();
-    return std::nullopt;
-  }
-  // A whole-number option in [1, 10000].
-  std::optional<int> CountOption(const char* name) {
-    auto v = ParsePositive(a_.Get(name));
-    if (v && *v <= 10000) return static_cast<int>(*v);
-    err_ << "trial " << verb_ << ": --" << name << " must be a whole number from 1 to 10000, not '"
-         << a_.Get(name) << "'\n";
-    Usage();
-    return std::nullopt;
-  }
-  bool OpenProtocol() {
-    auto p = protocol::Load(ProtocolDir(a_));
-    if (!p) {
-      err_ << "trial: protocol error: " << p.error().message << "\n";
-      exit_ = kExitProtocol;
-      return false;
-    }
-    protocol_ = std::move(*p);
-    return true;
-  }
-  bool OpenStore() {
-    auto st = cli::OpenStore(a_, env_, false);
-    if (!st) {
-      Failed(st.error());
-      return false;
-    }
-    store_ = std::move(*st);
-    return true;
-  }
-  // Prints a refused request or a database error; returns the exit code.
-  int Failed(const Error& e) {
-    err_ << "trial " << verb_ << ": " << e.message << "\n";
-    exit_ = ExitForStoreError(e);
-    return exit_;
-  }
-  bool Usage() {
-    exit_ = kExitUsage;
-    return false;
-  }
-
-  const Args& args() const { return a_; }
-  bool json() const { return format_ == "json"; }
-  std::string user() const { return a_.Get("user"); }
-  std::optional<std::string> site() const {
-    return a_.Has("site") ? std::optional<std::string>(a_.Get("site")) : std::nullopt;
-  }
-  int exit_code() const { return exit_; }
-  const protocol::Protocol& protocol() const { return *protocol_; }
-  store::TrialStore& store() { return *store_; }
-
- private:
-  std::string verb_;
-  std::ostream& err_;
-  const Environment& env_;
-  Args a_;
-  std::string format_ = "text";
-  int exit_ = kExitOk;
-  std::unique_ptr<protocol::Protocol> protocol_;
-  std::unique_ptr<store::TrialStore> store_;
-};
-
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -136,7 +43,7 @@ std::string Padded(std::string s, size_t width) {
 
 int Generate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
              const Environment& env) {
-  KitVerb v("kit generate", err, env);
+  Verb v("kit generate", err, env);
   if (!v.Parse(args, {"count", "lot", "expiry", "seed"}) ||
       !v.Require({"count", "lot", "expiry", "user"})) {
     return v.exit_code();
@@ -168,7 +75,7 @@ int Generate(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
 int Ship(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
          const Environment& env) {
-  KitVerb v("kit ship", err, env);
+  Verb v("kit ship", err, env);
   if (!v.Parse(args, {"site", "count", "kits"}) || !v.Require({"site", "user"})) {
     return v.exit_code();
   }
@@ -193,7 +100,7 @@ int Ship(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
 
 int Receive(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
             const Environment& env) {
-  KitVerb v("kit receive", err, env);
+  Verb v("kit receive", err, env);
   if (!v.Parse(args, {"shipment", "damaged"}) || !v.Require({"shipment", "user"})) {
     return v.exit_code();
   }
@@ -222,7 +129,7 @@ int Receive(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 
 int Status(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            const Environment& env) {
-  KitVerb v("kit status", err, env);
+  Verb v("kit status", err, env);
   if (!v.Parse(args, {"to", "reason"}, 1) || !v.Require({"to", "reason", "user"})) {
     return v.exit_code();
   }
@@ -247,7 +154,7 @@ int Status(const std::vector<std::string>& args, std::ostream& out, std::ostream
 
 int Dispense(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
              const Environment& env) {
-  KitVerb v("kit dispense", err, env);
+  Verb v("kit dispense", err, env);
   if (!v.Parse(args, {"subject", "visit", "date", "kit", "request-id"}) ||
       !v.Require({"subject", "visit", "date", "user"})) {
     return v.exit_code();
@@ -285,7 +192,7 @@ int Dispense(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
 int List(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
          const Environment& env) {
-  KitVerb v("kit list", err, env);
+  Verb v("kit list", err, env);
   if (!v.Parse(args, {"site"}) || !v.Require({"user"})) return v.exit_code();
   if (!v.OpenStore()) return v.exit_code();
   auto listing = service::ListKits(v.store(), v.user(), v.site());
@@ -319,7 +226,7 @@ int List(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
 
 int Stock(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
           const Environment& env) {
-  KitVerb v("kit stock", err, env);
+  Verb v("kit stock", err, env);
   if (!v.Parse(args, {"site", "date"}) || !v.Require({"date", "user"})) return v.exit_code();
   auto date = v.DateOption("date");
   if (!date) return v.exit_code();

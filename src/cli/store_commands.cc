@@ -67,7 +67,8 @@ Result<std::unique_ptr<store::TrialStore>> OpenStore(const Args& a, const Enviro
   }
   auto conn = env.open_database(DatabaseTarget(a), create);
   if (!conn) return std::unexpected(conn.error());
-  auto s = std::make_unique<store::TrialStore>(std::move(*conn));
+  auto s = std::make_unique<store::TrialStore>(
+      std::move(*conn), env.clock ? store::Clock(env.clock) : store::Clock(store::SystemClock));
   if (!create) {
     if (auto r = s->Check(); !r) {
       Error e = r.error();
@@ -316,6 +317,7 @@ int RunStoreCommand(const std::vector<std::string>& args, std::ostream& out, std
       auto v = (*s)->RecordItem(a.Get("user"), key, a.Get("value"), a.Get("reason"));
       if (!v) return fail("item record", v.error());
       out << "recorded version " << v->version << "\n";
+      for (const auto& voided : v->voided_signatures) out << voided << "\n";
       return kExitOk;
     }
     auto history = (*s)->ItemHistory(key);

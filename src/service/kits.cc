@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "service/access.h"
+
 namespace trial::service {
 
 namespace {
@@ -36,42 +38,6 @@ Result<void> RequireCount(const protocol::Protocol& p, int count, const std::str
                     " from 1 to " + std::to_string(kMaxKits) + ", not " + std::to_string(count));
   }
   return {};
-}
-
-// The reader and the sites they may see (nullopt: every site and the depot).
-struct Reader {
-  store::User user;
-  std::optional<std::vector<std::string>> sites;
-};
-
-Result<Reader> ReaderOf(store::TrialStore& store, const std::string& actor,
-                        const std::optional<std::string>& site) {
-  if (actor.empty()) {
-    return Fail(ErrorCode::kInvalidArgument, "the reading user is missing: give --user NAME");
-  }
-  auto user = store.FindUser(actor);
-  if (!user) return std::unexpected(user.error());
-  if (!*user) return Fail(ErrorCode::kNotFound, "unknown user '" + actor + "'");
-  Reader r{**user, std::nullopt};
-  const bool scoped = store::IsSiteScoped(r.user.role);
-  if (site) {
-    auto sites = store.Sites();
-    if (!sites) return std::unexpected(sites.error());
-    if (std::none_of(sites->begin(), sites->end(),
-                     [&](const store::Site& s) { return s.id == *site; })) {
-      return Fail(ErrorCode::kNotFound, "unknown site '" + *site + "'");
-    }
-    if (scoped &&
-        std::find(r.user.sites.begin(), r.user.sites.end(), *site) == r.user.sites.end()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "user '" + actor + "' (" + store::RoleName(r.user.role) +
-                      ") may not see the kits of site '" + *site + "'");
-    }
-    r.sites = std::vector<std::string>{*site};
-  } else if (scoped) {
-    r.sites = r.user.sites;
-  }
-  return r;
 }
 
 }  // namespace
@@ -127,17 +93,14 @@ Result<store::Shipment> ShipKitCount(store::TrialStore& store, const protocol::P
 
 Result<KitListing> ListKits(store::TrialStore& store, const std::string& actor,
                             const std::optional<std::string>& site) {
-  auto reader = ReaderOf(store, actor, site);
+  auto reader = ReaderOf(store, actor, site, "the kits");
   if (!reader) return std::unexpected(reader.error());
   auto kits = store.Kits(site);
   if (!kits) return std::unexpected(kits.error());
   KitListing out;
   out.arms_shown = store::SeesArms(reader->user.role);
   for (auto& k : *kits) {
-    if (reader->sites &&
-        std::find(reader->sites->begin(), reader->sites->end(), k.site) == reader->sites->end()) {
-      continue;
-    }
+    if (!reader->Sees(k.site)) continue;
     if (!out.arms_shown) k.arm.clear();
     out.kits.push_back(std::move(k));
   }
@@ -180,7 +143,7 @@ SiteStock StockOf(const protocol::Protocol& protocol, const std::string& site, D
 Result<StockReport> KitStock(store::TrialStore& store, const protocol::Protocol& protocol,
                              const std::string& actor, Date on,
                              const std::optional<std::string>& site) {
-  auto reader = ReaderOf(store, actor, site);
+  auto reader = ReaderOf(store, actor, site, "the kits");
   if (!reader) return std::unexpected(reader.error());
   std::vector<std::string> sites;
   if (reader->sites) {

@@ -42,7 +42,7 @@ bool WorksAt(const User& u, const std::string& site) {
   return std::find(u.sites.begin(), u.sites.end(), site) != u.sites.end();
 }
 
-std::string Who(const User& u) { return "user '" + u.username + "' (" + RoleName(u.role) + ")"; }
+using detail::Who;
 
 // The depot and shipping: administrators and unblinded pharmacists.
 Result<void> RequireDepotRole(const User& who, const std::string& doing) {
@@ -608,16 +608,16 @@ Result<Dispensing> TrialStore::DispenseInTx(Transaction& tx, const User& who,
       return Fail(ErrorCode::kInvalidInput, why);
     }
   } else {
-    auto rows = tx.Query(std::string("SELECT ") + kKitColumns +
-                             " FROM kits WHERE site = $1 AND status = 'available' AND arm = $2 "
-                             "AND expiry > $3 ORDER BY expiry, kit_number LIMIT 1",
-                         {subject.site_id, arm, date.ToString()});
-    if (!rows) return std::unexpected(rows.error());
-    if (rows->empty()) {
+    auto picked = detail::PickKit(tx, subject.site_id, arm, date);
+    if (!picked) return std::unexpected(picked.error());
+    if (!*picked) {
       return Fail(ErrorCode::kInvalidInput, "no kit available for this subject at site " +
                                                 subject.site_id + ": resupply the site");
     }
-    kit = KitFromRow((*rows)[0]);
+    auto loaded = LoadKit(tx, **picked);
+    if (!loaded) return std::unexpected(loaded.error());
+    if (!*loaded) return Fail(ErrorCode::kInternal, "kit " + **picked + " vanished");
+    kit = **loaded;
   }
   Dispensing d{subject.id, visit, kit.kit_number, date, request_id, clock_(), who.username};
   kit.status = KitStatus::kDispensed;
@@ -747,6 +747,19 @@ Result<SupplySnapshot> TrialStore::Supply(const std::optional<std::string>& site
 // ---- for Randomize and VerifyAudit (store_internal.h) ----
 
 namespace detail {
+
+std::string Who(const User& u) { return "user '" + u.username + "' (" + RoleName(u.role) + ")"; }
+
+Result<std::optional<std::string>> PickKit(Transaction& tx, const std::string& site,
+                                           const std::string& arm, Date date) {
+  auto rows = tx.Query(
+      "SELECT kit_number FROM kits WHERE site = $1 AND status = 'available' AND arm = $2 AND "
+      "expiry > $3 ORDER BY expiry, kit_number LIMIT 1",
+      {site, arm, date.ToString()});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::optional<std::string>();
+  return std::optional<std::string>((*rows)[0].Text(0));
+}
 
 Result<std::string> FirstKitOf(Transaction& tx, const std::string& request_id) {
   auto rows = tx.Query("SELECT kit_number FROM dispensings WHERE request_id = $1",

@@ -123,6 +123,44 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "dose_date TEXT NOT NULL, username TEXT NOT NULL, request_id TEXT NOT NULL UNIQUE, at "
           "TEXT NOT NULL, audit_seq BIGINT NOT NULL, PRIMARY KEY (subject_id, visit))",
       },
+      // 4: visits, doses, protocol deviations, queries, item review states and signatures
+      // (docs/schedule.md, docs/queries.md). Append-only: a query step, a review step and a
+      // signature's voiding are new rows; the current state is the latest row. The columns of
+      // each table are listed once more in visit_store.cc (kVisitTables), which writes and
+      // verifies them.
+      {
+          "CREATE TABLE visits (subject_id BIGINT NOT NULL REFERENCES subjects (id), visit TEXT "
+          "NOT NULL, done_on TEXT NOT NULL, missed INTEGER NOT NULL, reason TEXT NOT NULL, "
+          "username TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL, PRIMARY KEY "
+          "(subject_id, visit))",
+          "CREATE TABLE deviations (id BIGINT PRIMARY KEY, subject_id BIGINT NOT NULL REFERENCES "
+          "subjects (id), visit TEXT NOT NULL, kind TEXT NOT NULL, date TEXT NOT NULL, "
+          "days_outside INTEGER NOT NULL, description TEXT NOT NULL, found_by TEXT NOT NULL, at "
+          "TEXT NOT NULL, audit_seq BIGINT NOT NULL, UNIQUE (subject_id, visit, kind))",
+          "CREATE TABLE doses (subject_id BIGINT NOT NULL REFERENCES subjects (id), visit TEXT "
+          "NOT NULL, dose_date TEXT NOT NULL, given INTEGER NOT NULL, level TEXT NOT NULL, "
+          "dose_ug BIGINT NOT NULL, weight TEXT NOT NULL, kit_number TEXT NOT NULL, decision TEXT "
+          "NOT NULL, causes TEXT NOT NULL, explanation TEXT NOT NULL, override_reason TEXT NOT "
+          "NULL, username TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL, PRIMARY "
+          "KEY (subject_id, visit))",
+          "CREATE TABLE queries (id BIGINT NOT NULL, version INTEGER NOT NULL, subject_id BIGINT "
+          "NOT NULL REFERENCES subjects (id), visit TEXT NOT NULL, form TEXT NOT NULL, rep "
+          "INTEGER NOT NULL, item TEXT NOT NULL, status TEXT NOT NULL, text TEXT NOT NULL, "
+          "edit_check TEXT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT "
+          "NOT NULL, PRIMARY KEY (id, version))",
+          "CREATE INDEX queries_subject ON queries (subject_id, id)",
+          "CREATE TABLE item_reviews (subject_id BIGINT NOT NULL REFERENCES subjects (id), visit "
+          "TEXT NOT NULL, form TEXT NOT NULL, rep INTEGER NOT NULL, item TEXT NOT NULL, version "
+          "INTEGER NOT NULL, item_version INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT NOT "
+          "NULL, username TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL, PRIMARY "
+          "KEY (subject_id, visit, form, rep, item, version))",
+          "CREATE TABLE signatures (id BIGINT PRIMARY KEY, subject_id BIGINT NOT NULL REFERENCES "
+          "subjects (id), visit TEXT NOT NULL, meaning TEXT NOT NULL, username TEXT NOT NULL, "
+          "printed_name TEXT NOT NULL, signed_at TEXT NOT NULL, audit_seq BIGINT NOT NULL)",
+          "CREATE TABLE signature_voids (signature_id BIGINT PRIMARY KEY REFERENCES signatures "
+          "(id), reason TEXT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL, audit_seq "
+          "BIGINT NOT NULL)",
+      },
   };
   return kMigrations;
 }
@@ -847,6 +885,9 @@ Result<ItemVersion> TrialStore::RecordItem(const std::string& actor, const ItemK
   if (auto r = RequireSiteAccess(*who, (*subject)->site_id); !r) {
     return std::unexpected(r.error());
   }
+  auto locked = detail::LockedItemProblem(**tx, key);
+  if (!locked) return std::unexpected(locked.error());
+  if (!locked->empty()) return Fail(ErrorCode::kInvalidInput, *locked);
   auto last = (*tx)->Query(
       "SELECT version, value FROM item_data WHERE subject_id = $1 AND visit = $2 AND form = $3 "
       "AND rep = $4 AND item = $5 ORDER BY version DESC LIMIT 1",
@@ -876,6 +917,9 @@ Result<ItemVersion> TrialStore::RecordItem(const std::string& actor, const ItemK
       {key.subject_id, key.visit, key.form, int64_t{key.repeat}, key.item, int64_t{v.version},
        v.value, v.reason, v.user, v.at, e->seq});
   if (!ins) return std::unexpected(ins.error());
+  auto voided = VoidSignatures(**tx, *who, key, v.version);
+  if (!voided) return std::unexpected(voided.error());
+  v.voided_signatures = std::move(*voided);
   if (auto c = (*tx)->Commit(); !c) return std::unexpected(c.error());
   return v;
 }
@@ -1267,6 +1311,10 @@ Result<VerifyReport> TrialStore::VerifyAudit() {
   auto kits = detail::VerifyKitRows(**tx, new_values, entities);
   if (!kits) return std::unexpected(kits.error());
   if (*kits) bad((*kits)->seq, (*kits)->what);
+  // Visits, doses, deviations, queries, reviews and signatures (migration 4).
+  auto visits = detail::VerifyVisitRows(**tx, new_values, entities);
+  if (!visits) return std::unexpected(visits.error());
+  if (*visits) bad((*visits)->seq, (*visits)->what);
   // 3. Nothing written is gone: every event that created a row still has its row.
   static const std::set<std::string> kRowEntities = {
       "site", "user",          "subject",    "subject_status", "screening",

@@ -124,6 +124,9 @@ struct ItemVersion {
   std::string reason;  // required from version 2 on
   std::string user;
   std::string at;
+  // Written by RecordItem only: the signatures this change voided, for people ("signature of
+  // visit W2 by Dr X voided").
+  std::vector<std::string> voided_signatures;
 };
 
 // ---- the audit trail (docs/audit.md) ----
@@ -290,6 +293,108 @@ struct SupplySnapshot {
   std::vector<DosingSubject> subjects;
 };
 
+// ---- visits, doses, deviations, queries, reviews, signatures (store/visit_store.cc) ----
+// Written by service/visits.h (docs/schedule.md, docs/queries.md). Every row is append-only and
+// points at the event that wrote it; a current state (a query's status, an item's review state,
+// a signature's validity) is the latest row about it.
+
+// A visit as recorded: done on `date`, or missed with a reason. An unscheduled visit is stored
+// under the protocol's unscheduled id numbered in order: UNS-1, UNS-2, ...
+struct VisitEntry {
+  int64_t subject_id = 0;
+  std::string visit;
+  std::optional<Date> date;  // empty when missed
+  bool missed = false;
+  std::string reason;  // why it was missed
+  std::string user;
+  std::string at;
+};
+
+// A protocol deviation found by the schedule engine or the dosing checks. Kinds, persisted by
+// name: visit_out_of_window, visit_missed, dose_missed, dose_against_hold.
+struct NewDeviation {
+  std::string kind;
+  std::string visit;
+  Date date;
+  int days_outside = 0;
+  std::string description;
+};
+struct DeviationRecord {
+  int64_t id = 0;
+  int64_t subject_id = 0;
+  std::string site;  // read back only
+  NewDeviation deviation;
+  std::string found_by;  // the write that revealed it: "visit 7/W4", "dose 7/W2"
+  std::string at;
+};
+
+// A dose given (`given`) or withheld by the hold rules at a dosing visit.
+struct DoseEntry {
+  int64_t subject_id = 0;
+  std::string visit;
+  Date date;
+  bool given = true;
+  std::string level;       // "full" | "reduced" ("" when withheld)
+  int64_t dose_ug = 0;     // 0 when withheld
+  std::string weight;      // the weight used, as stored ("62.5 kg"); "" when withheld
+  std::string kit_number;  // given: the kit dispensed (filled in by RecordDose when empty)
+  std::string decision;  // the hold rules' verdict: proceed | reduce | unknown | hold | discontinue
+  std::vector<std::string> causes;  // lab rule ids behind a hold or discontinuation
+  std::string explanation;          // the verdict's one line
+  std::string override_reason;      // required to give a dose against a hold
+  std::string user;
+  std::string at;
+};
+
+// A visit or dose write and the deviations it recorded (already recorded ones are not repeated).
+template <class T>
+struct WithDeviations {
+  T entry;
+  std::vector<DeviationRecord> deviations;
+};
+
+// Queries on an item: open -> answered -> closed, re-opened from answered or closed.
+struct QueryRecord {
+  int64_t id = 0;
+  int version = 0;  // 1 = opened; one more per step
+  ItemKey key;
+  std::string site;        // read back only
+  std::string status;      // open | answered | closed
+  std::string text;        // this step's text
+  std::string edit_check;  // the edit check that opened it ("" when opened by a person)
+  std::string user;
+  std::string at;
+};
+struct QueryFilter {
+  std::optional<int64_t> subject_id;
+  std::optional<std::string> site;
+  std::optional<std::string> status;
+};
+
+// Review state of an item: entered -> verified (source-data verification, monitor) -> locked
+// (data manager); unlock (data manager, reason) returns to verified. A new item version starts
+// again at entered.
+struct ReviewState {
+  ItemKey key;
+  int item_version = 0;
+  std::string state;  // entered | verified | locked
+  std::string user;   // who set it ("" for entered)
+  std::string at;
+};
+
+// An electronic signature (21 CFR 11.50): printed name, date and time, meaning.
+struct Signature {
+  int64_t id = 0;
+  int64_t subject_id = 0;
+  std::string visit;  // "" for the whole casebook
+  std::string meaning;
+  std::string user;
+  std::string printed_name;  // the user's display name when signing
+  std::string signed_at;
+  std::string voided_at;  // "" while valid
+  std::string void_reason;
+};
+
 // SHA-256 of the canonical slot list: "stratum|position|block|block_size|arm\n" per slot, sorted
 // by stratum (bytewise) then position. Recorded by the go-live event; VerifyAudit recomputes it.
 std::string SlotsSha256(std::vector<RandSlot> slots);
@@ -308,7 +413,7 @@ std::string SystemClock();
 class TrialStore {
  public:
   // The current schema version this binary writes and understands.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Wraps an open connection. Does not touch the schema: call Init() or Check().
   TrialStore(std::unique_ptr<Connection> connection, Clock clock = SystemClock);
@@ -428,6 +533,68 @@ class TrialStore {
   // one snapshot.
   Result<SupplySnapshot> Supply(const std::optional<std::string>& site);
 
+  // ---- visits, doses and their deviations (store/visit_store.cc; docs/schedule.md) ----
+  // Site roles: visits for the subject's site's investigators and coordinators; doses also for
+  // its unblinded pharmacists. The subject must be randomized; day 0 is its allocation date.
+  //
+  // Records a visit done on `date` (between day 0 and `today`) or missed (with a reason), with
+  // `deviations` (those not yet recorded for the subject, visit and kind) in the same
+  // transaction. `unscheduled`: stored as `visit`-N, numbered per subject. kInvalidInput for a
+  // visit already recorded; kInvalidArgument for a date in the future or before day 0.
+  Result<WithDeviations<VisitEntry>> RecordVisit(const std::string& actor, VisitEntry visit,
+                                                 bool unscheduled, Date today,
+                                                 const std::vector<NewDeviation>& deviations);
+  // Records a dose given or withheld at a visit recorded as done on the dose date, with
+  // `deviations`. A given dose needs a kit dispensed to the subject for that visit: the one
+  // already dispensed (a different `kit_number` is refused), else one dispensed now through the
+  // same path as DispenseKit (`kit_number` or the earliest-expiring kit of the subject's arm;
+  // the blinded refusals of DispenseKit). Refused (kInvalidInput): a second dose record for the
+  // visit; a given dose against `discontinue` or `unknown`; against `hold` without an override
+  // reason; an override reason without a hold; a withheld dose that is not a hold or
+  // discontinuation.
+  Result<WithDeviations<DoseEntry>> RecordDose(const std::string& actor, DoseEntry dose, Date today,
+                                               const std::vector<NewDeviation>& deviations);
+  Result<std::vector<VisitEntry>> Visits(int64_t subject_id);  // in recording order
+  Result<std::vector<DoseEntry>> Doses(int64_t subject_id);    // in recording order
+  Result<std::vector<DeviationRecord>> Deviations(const std::optional<int64_t>& subject_id,
+                                                  const std::optional<std::string>& site);
+  // The allocation date (day 0) of a randomized subject; nullopt when not randomized.
+  Result<std::optional<Date>> DayZero(int64_t subject_id);
+  // The kit a dose at `visit` on `date` would use: the one dispensed for the visit, else the one
+  // RecordDose would dispense (never its arm); "" when none is available.
+  Result<std::string> KitForDose(int64_t subject_id, const std::string& visit, Date date);
+  // The latest version of every item of `form` for the subject, any visit (by visit, repeat, item).
+  Result<std::vector<ItemVersion>> FormItems(int64_t subject_id, const std::string& form);
+
+  // ---- queries, review states, signatures (store/visit_store.cc; docs/queries.md) ----
+  // Opens a query on an item that has a value. By an edit check (`edit_check` not empty): any
+  // user who may enter the subject's data; by a person: monitors of the site and data managers.
+  Result<QueryRecord> OpenQuery(const std::string& actor, const ItemKey& key,
+                                const std::string& text, const std::string& edit_check);
+  // Answers an open query (investigators and coordinators of the site, with a text).
+  Result<QueryRecord> AnswerQuery(const std::string& actor, int64_t id, const std::string& text);
+  // Closes an open or answered query (monitors of the site, data managers; text optional).
+  Result<QueryRecord> CloseQuery(const std::string& actor, int64_t id, const std::string& text);
+  // Re-opens an answered or closed query (monitors of the site, data managers, with a text).
+  Result<QueryRecord> ReopenQuery(const std::string& actor, int64_t id, const std::string& text);
+  // The current version of each query `filter` selects, by id.
+  Result<std::vector<QueryRecord>> Queries(const QueryFilter& filter);
+  Result<std::vector<QueryRecord>> QueryHistory(int64_t id);  // oldest first
+
+  // Review steps on an item with a value: "verify" (entered -> verified: monitors of the site,
+  // data managers), "lock" (verified -> locked: data managers), "unlock" (locked -> verified:
+  // data managers, with a reason). kInvalidInput for a step its state does not allow.
+  Result<ReviewState> ReviewItem(const std::string& actor, const ItemKey& key,
+                                 const std::string& step, const std::string& reason);
+  Result<ReviewState> ReviewOf(const ItemKey& key);
+
+  // An investigator of the subject's site signs a recorded visit (`visit`) or the whole casebook
+  // (`visit` empty) with a meaning; the signature keeps the user's display name. RecordItem voids
+  // the valid signatures of the item's visit and of the casebook in its transaction.
+  Result<Signature> Sign(const std::string& actor, int64_t subject_id, const std::string& visit,
+                         const std::string& meaning);
+  Result<std::vector<Signature>> Signatures(int64_t subject_id);  // by id, voided ones too
+
   // ---- reads ----
   Result<std::optional<User>> FindUser(const std::string& username);
   Result<std::vector<Site>> Sites();
@@ -461,6 +628,20 @@ class TrialStore {
   // Randomize's first kit: "" when the trial has no kits (kit_store.cc).
   Result<std::string> DispenseFirstKit(Transaction& tx, const User& who, const Subject& subject,
                                        const Allocation& allocation, const std::string& visit);
+
+  // Visits, doses and reviews (visit_store.cc): one audited row (store_internal.h AuditedRow).
+  struct AuditedRow;
+  Result<AuditEvent> InsertAudited(Transaction& tx, const User& who, const AuditedRow& row);
+  // RecordItem's part: voids the valid signatures covering `key` (its visit, the casebook);
+  // returns one line per signature voided.
+  Result<std::vector<std::string>> VoidSignatures(Transaction& tx, const User& who,
+                                                  const ItemKey& key, int version);
+  Result<std::vector<DeviationRecord>> RecordDeviations(Transaction& tx, const User& who,
+                                                        int64_t subject_id,
+                                                        const std::string& found_by,
+                                                        const std::vector<NewDeviation>& list);
+  Result<QueryRecord> QueryStep(const std::string& actor, int64_t id, const std::string& to,
+                                const std::string& text);
 
   std::unique_ptr<Connection> connection_;
   Clock clock_;

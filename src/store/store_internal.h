@@ -71,5 +71,20 @@ Result<std::optional<RowProblem>> VerifyKitRows(Transaction& tx,
                                                 const std::map<int64_t, std::string>& new_values,
                                                 const std::map<int64_t, std::string>& entities);
 
+// Visits, doses, queries, reviews and signatures (visit_store.cc).
+// Why `key` cannot change: "" when it can, else the message naming the locked item.
+Result<std::string> LockedItemProblem(Transaction& tx, const ItemKey& key);
+// Checks every row of the migration-4 tables against the event that wrote it and that every such
+// event still has its row; returns the first problem found, if any.
+Result<std::optional<RowProblem>> VerifyVisitRows(Transaction& tx,
+                                                  const std::map<int64_t, std::string>& new_values,
+                                                  const std::map<int64_t, std::string>& entities);
+// The kit DispenseInTx picks at `site` for `arm` on `date` (kit_store.cc): the available kit
+// expiring after `date`, earliest expiry first, then by number; nullopt when there is none.
+Result<std::optional<std::string>> PickKit(Transaction& tx, const std::string& site,
+                                           const std::string& arm, Date date);
+// "user 'x' (coordinator)"
+std::string Who(const User& u);
+
 }  // namespace detail
 }  // namespace trial::store
