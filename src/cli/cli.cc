@@ -78,6 +78,11 @@ commands:
   kit stock [--site S] --date YYYY-MM-DD --user U [--format text|json]
       Kits available per site against the doses due in the resupply horizon: LOW or OK (arms
       only for unblinded roles).
+  data set --subject ID --visit V --form F --item I --value X [--repeat N] [--reason R] --user U
+      Enter one eCRF item: checked against forms.yaml (type, unit, ranges) and the visit's edit
+      checks; prints the stored value and the queries raised (docs/ecrf.md).
+  data import FILE --subject ID --visit V [--reason R] --user U
+      Enter a JSON array of {"form", "item", "value"} for one visit, all or nothing.
   help
       Show this text.
 
@@ -314,6 +319,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     if (int code = RunStoreCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunRandomizationCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunKitCommand(args, out, err, env); code >= 0) return code;
+    if (int code = RunDataCommand(args, out, err, env); code >= 0) return code;
     err << "trial: unknown command '" << verb << "' (see 'trial help')\n";
     return kExitUsage;
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "protocol/forms_loader.h"
 #include "protocol/protocol.h"
 #include "protocol/schedule_loader.h"
 
@@ -22,7 +23,8 @@ namespace fs = std::filesystem;
 
 class Loader {
  public:
-  explicit Loader(std::string dir) : dir_(std::move(dir)), schedule_(dir_, &errors_) {}
+  explicit Loader(std::string dir)
+      : dir_(std::move(dir)), schedule_(dir_, &errors_), forms_(dir_, &errors_) {}
 
   CheckResult Run() {
     auto p = std::make_unique<Protocol>();
@@ -32,6 +34,7 @@ class Loader {
     YAML::Node definitions = ReadYaml("definitions.yaml");
     YAML::Node criteria = ReadYaml("criteria.yaml");
     schedule_.ReadFile();
+    forms_.ReadFiles();
     if (!errors_.empty()) return Finish(nullptr);
 
     file_ = "protocol.yaml";
@@ -41,6 +44,7 @@ class Loader {
     schedule_.ReadParameters(*p);  // schedule.yaml's parameters, before the questions name them
     file_ = "elements.yaml";
     ReadElements(elements, *p);
+    forms_.Read(*p);  // forms.yaml's items and editchecks.yaml's parameters join the catalog
     file_ = "definitions.yaml";
     ReadDefinitions(definitions, *p);
     file_ = "criteria.yaml";
@@ -74,6 +78,7 @@ class Loader {
       }
       c.rule_id = *id;
     }
+    forms_.Build(*p);  // edit checks and derived values, once the schedule is built
     if (!errors_.empty()) return Finish(nullptr);
     return Finish(std::move(p));
   }
@@ -875,6 +880,7 @@ class Loader {
   std::map<std::string, std::string> systems_;
   std::vector<Error> errors_;
   internal::ScheduleLoader schedule_;        // schedule.yaml (schedule_loader.h)
+  internal::FormsLoader forms_;              // forms.yaml, editchecks.yaml (forms_loader.h)
   std::optional<YAML::Node> kit_dose_days_;  // kits.yaml's dose_days, when given
 };
 
