@@ -237,5 +237,59 @@ expect_error "kit: unknown verb" 2 "expected 'generate'" kit frobnicate --db "$d
 k audit verify >"$tmp/out" 2>&1
 check "kits: audit trail intact" $?
 
+# 5. eCRF data entry (docs/ecrf.md): `data set` and `data import` on a fresh SQLite database.
+db="$tmp/data.db"
+{
+  k init --admin admin && k site add S1 --name "Site One" --user admin &&
+    k user add coord --role coordinator --sites S1 --user admin &&
+    k subject add --site S1 --number D-001 --user coord
+} >/dev/null 2>&1
+check "data: setup" $?
+k data set --subject 1 --visit SCR --form visit --item visit_date --value 2026-03-01 --user coord >/dev/null 2>&1 &&
+  k data set --subject 1 --visit SCR --form weight --item weight --value "150 [lb_av]" --user coord >"$tmp/out" 2>&1
+check "data set: exit 0" $?
+grep -q "^SCR weight.weight = 68.0388555 kg (version 1)$" "$tmp/out"
+check "data set: prints the normalized value" $?
+expect_error "data set: no unit" 1 "weight.weight: '62.5' has no unit: write it with one of kg, g" \
+  data set --subject 1 --visit SCR --form weight --item weight --value 62.5 --user coord --db "$db"
+expect_error "data set: hard range" 1 "outside the hard range 0 to 10" \
+  data set --subject 1 --visit D0 --form mmt8 --item neck_flexors --value 11 --user coord --db "$db"
+expect_error "data set: form not at visit" 1 "visit W2 does not collect form mmt8" \
+  data set --subject 1 --visit W2 --form mmt8 --item neck_flexors --value 9 --user coord --db "$db"
+expect_error "data set: missing --value" 2 "--value" \
+  data set --subject 1 --visit W2 --form weight --item weight --user coord --db "$db"
+k item history --subject 1 --visit D0 --form mmt8 --item neck_flexors >"$tmp/out" 2>&1
+! grep -q "11" "$tmp/out"
+check "data set: nothing stored on rejection" $?
+k data set --subject 1 --visit D0 --form visit --item visit_date --value 2026-03-10 --user coord >/dev/null 2>&1 &&
+  k data set --subject 1 --visit D0 --form weight --item weight --value "80 kg" --user coord >"$tmp/out" 2>&1
+check "data set: a query still stores (exit 0)" $?
+grep -q "^QUERY weight.change_since_previous \[D0\]: .*previous 68.0388555 kg (SCR)" "$tmp/out"
+check "data set: prints the weight-change query" $?
+cat >"$tmp/import.json" <<'JSON'
+[{"form": "vital_signs", "item": "systolic_bp", "value": "120 mm[Hg]"},
+ {"form": "vital_signs", "item": "diastolic_bp", "value": "130 mm[Hg]"},
+ {"form": "vital_signs", "item": "spo2", "value": "abc"}]
+JSON
+k data import "$tmp/import.json" --subject 1 --visit D0 --user coord >"$tmp/out" 2>"$tmp/err"
+[[ $? -eq 1 ]] && grep -q "2 problem(s), nothing stored" "$tmp/err" &&
+  grep -q "vital_signs.spo2: 'abc' is not a quantity" "$tmp/err" &&
+  grep -q "vital_signs.diastolic_above_systolic" "$tmp/err"
+check "data import: every problem listed, exit 1" $?
+k item history --subject 1 --visit D0 --form vital_signs --item systolic_bp >"$tmp/out" 2>&1
+! grep -q "120" "$tmp/out"
+check "data import: nothing stored on rejection" $?
+cat >"$tmp/import.json" <<'JSON'
+[{"form": "vital_signs", "item": "systolic_bp", "value": "16 kPa"},
+ {"form": "vital_signs", "item": "diastolic_bp", "value": "80 mm[Hg]"}]
+JSON
+k data import "$tmp/import.json" --subject 1 --visit D0 --user coord >"$tmp/out" 2>&1
+check "data import: exit 0" $?
+grep -q "^D0 vital_signs.systolic_bp = 120.0098692 mm\[Hg\] (version 1)$" "$tmp/out"
+check "data import: prints the stored values" $?
+expect_error "data: unknown verb" 2 "expected 'set' or 'import'" data frobnicate --db "$db"
+k audit verify >"$tmp/out" 2>&1
+check "data: audit trail intact" $?
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -102,6 +102,11 @@ commands:
       Source-data verification (monitor), lock and unlock with a reason (data manager).
   sign --subject ID [--visit V] --meaning TEXT --user INVESTIGATOR
       Sign a visit or the whole casebook (printed name, time and meaning are recorded).
+  data set --subject ID --visit V --form F --item I --value X [--repeat N] [--reason R] --user U
+      Enter one eCRF item: checked against forms.yaml (type, unit, ranges) and the visit's edit
+      checks; prints the stored value and the queries raised (docs/ecrf.md).
+  data import FILE --subject ID --visit V [--reason R] --user U
+      Enter a JSON array of {"form", "item", "value"} for one visit, all or nothing.
   help
       Show this text.
 
@@ -339,6 +344,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     if (int code = RunRandomizationCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunKitCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunVisitCommand(args, out, err, env); code >= 0) return code;
+    if (int code = RunDataCommand(args, out, err, env); code >= 0) return code;
     err << "trial: unknown command '" << verb << "' (see 'trial help')\n";
     return kExitUsage;
   } catch (const std::exception& e) {

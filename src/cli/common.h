@@ -129,5 +129,8 @@ int RunKitCommand(const std::vector<std::string>& args, std::ostream& out, std::
 // returns -1 for any other verb.
 int RunVisitCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                     const Environment& env);
+// Runs `data set|import` (eCRF data entry, docs/ecrf.md); returns -1 for any other verb.
+int RunDataCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                   const Environment& env);
 
 }  // namespace trial::cli

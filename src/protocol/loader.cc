@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "protocol/forms_loader.h"
 #include "protocol/outcomes_loader.h"
 #include "protocol/protocol.h"
 #include "protocol/schedule_loader.h"
@@ -24,7 +25,10 @@ namespace fs = std::filesystem;
 class Loader {
  public:
   explicit Loader(std::string dir)
-      : dir_(std::move(dir)), schedule_(dir_, &errors_), outcomes_(dir_, &errors_) {}
+      : dir_(std::move(dir)),
+        schedule_(dir_, &errors_),
+        outcomes_(dir_, &errors_),
+        forms_(dir_, &errors_) {}
 
   CheckResult Run() {
     auto p = std::make_unique<Protocol>();
@@ -35,6 +39,7 @@ class Loader {
     YAML::Node criteria = ReadYaml("criteria.yaml");
     schedule_.ReadFile();
     outcomes_.ReadFile();
+    forms_.ReadFiles();
     if (!errors_.empty()) return Finish(nullptr);
 
     file_ = "protocol.yaml";
@@ -45,6 +50,7 @@ class Loader {
     outcomes_.ReadParameters(*p);  // outcomes.yaml's too
     file_ = "elements.yaml";
     ReadElements(elements, *p);
+    forms_.Read(*p);  // forms.yaml's items and editchecks.yaml's parameters join the catalog
     file_ = "definitions.yaml";
     ReadDefinitions(definitions, *p);
     file_ = "criteria.yaml";
@@ -79,6 +85,7 @@ class Loader {
       }
       c.rule_id = *id;
     }
+    forms_.Build(*p);  // edit checks and derived values, once the schedule is built
     if (!errors_.empty()) return Finish(nullptr);
     return Finish(std::move(p));
   }
@@ -881,6 +888,7 @@ class Loader {
   std::vector<Error> errors_;
   internal::ScheduleLoader schedule_;        // schedule.yaml (schedule_loader.h)
   internal::OutcomesLoader outcomes_;        // outcomes.yaml (outcomes_loader.h)
+  internal::FormsLoader forms_;              // forms.yaml, editchecks.yaml (forms_loader.h)
   std::optional<YAML::Node> kit_dose_days_;  // kits.yaml's dose_days, when given
 };
 

@@ -9,6 +9,8 @@
 //   schedule.yaml     visits, dosing and lab-based dose modification (optional; docs/schedule.md)
 //   outcomes.yaml     TIS, IMACS improvement and worsening, CTCAE lab grading, respiratory
 //                     definitions (optional; docs/outcomes.md)
+//   forms.yaml        eCRF forms, items, derived values, HAQ-DI scoring (optional; docs/ecrf.md)
+//   editchecks.yaml   edit checks in the rules language (with forms.yaml; docs/ecrf.md)
 // Thread-safety: a loaded Protocol is immutable and may be shared between threads.
 #pragma once
 
@@ -340,6 +342,100 @@ struct Outcomes {
   const CtcaeTerm* FindTerm(const std::string& id) const;
 };
 
+// ---- forms.yaml and editchecks.yaml (docs/ecrf.md) ----
+
+enum class ItemType : uint8_t { kQuantity, kInteger, kDecimal, kText, kDate, kCode, kYesNo };
+const char* ItemTypeName(ItemType t);  // "quantity", "integer", ..., "yesno"
+
+struct CodeOption {
+  std::string code;   // what is stored
+  std::string label;  // for people
+};
+
+// A closed interval; either end may be absent. Quantities: in the item's canonical unit.
+struct Range {
+  std::optional<double> low;
+  std::optional<double> high;
+  bool Empty() const { return !low && !high; }
+  bool Contains(double v) const { return (!low || v >= *low) && (!high || v <= *high); }
+  std::string ToString() const;  // "0 to 10", "at least 0", "at most 150"
+};
+
+struct ItemDefinition {
+  std::string id;  // unique in its form
+  std::string label;
+  ItemType type = ItemType::kText;
+  Unit canonical;                              // kQuantity: what values are converted to
+  std::vector<Unit> units;                     // kQuantity: the units accepted (canonical first)
+  std::optional<double> molar_mass_g_per_mol;  // kQuantity: from `element:` (mg/dL <-> umol/L)
+  std::vector<CodeOption> codes;               // kCode
+  Range hard;                                  // outside: rejected
+  Range soft;                                  // outside: accepted with a query
+  bool required = false;
+  int line = 0, column = 0;  // where the item is written in forms.yaml (generated checks)
+};
+
+struct FormDefinition {
+  std::string id;
+  std::string label;
+  bool repeating = false;  // several instances per visit (ItemKey::repeat)
+  std::vector<ItemDefinition> items;
+
+  const ItemDefinition* FindItem(const std::string& id) const;
+};
+
+// A value computed from other items by a rule (kind kAny) at each visit that collects `form`.
+struct DerivedValue {
+  std::string id;
+  std::string label;
+  std::string form;  // evaluated where this form is collected (per instance when repeating)
+  std::string rule;
+  std::string unit;  // the unit it is shown in ("" for numbers)
+  int rule_id = -1;  // in Protocol::program
+};
+
+// HAQ-DI scoring (FACTS §7.3): category score = highest item score, raised to `aid_minimum` when
+// an aid, device or help of the category is used; index = mean of the answered categories, when
+// at least `min_categories` are answered.
+struct HaqCategory {
+  std::string id;
+  std::vector<std::string> items;  // items of the HAQ form scored 0..3
+  std::vector<std::string> aids;   // yes/no items of the HAQ form
+};
+struct HaqScoring {
+  std::string form;  // "haq_di"
+  std::vector<HaqCategory> categories;
+  int aid_minimum = 2;
+  int min_categories = 6;
+};
+
+enum class CheckSeverity : uint8_t { kReject, kQuery };
+enum class CheckKind : uint8_t { kRange, kRequired, kCrossItem, kCrossVisit };
+const char* CheckSeverityName(CheckSeverity s);  // "reject", "query"
+const char* CheckKindName(CheckKind k);          // "range", "required", "cross_item", "cross_visit"
+
+// An edit check: fires when its rule is true; false or unknown (missing data) does not fire.
+struct EditCheck {
+  std::string id;
+  CheckKind kind = CheckKind::kCrossItem;
+  CheckSeverity severity = CheckSeverity::kQuery;
+  std::vector<std::string> items;  // "form.item" it concerns (the first names the form it runs on)
+  std::string message;
+  std::string rule;
+  bool generated = false;  // made from an item's range or `required` in forms.yaml
+  int rule_id = -1;        // in Protocol::program
+};
+
+struct Forms {
+  std::string visit_date_item;  // "visit.visit_date": the item holding each visit's date
+  std::vector<FormDefinition> forms;
+  std::vector<DerivedValue> derived;
+  std::optional<HaqScoring> haq;
+  std::vector<EditCheck> checks;  // generated ones first, then editchecks.yaml's
+
+  const FormDefinition* FindForm(const std::string& id) const;
+};
+
 struct Protocol {
   std::string dir;
   std::string id;
@@ -354,12 +450,14 @@ struct Protocol {
   KitSupply kits;
   std::optional<Schedule> schedule;  // from schedule.yaml; nullopt when the file is absent
   std::optional<Outcomes> outcomes;  // from outcomes.yaml; nullopt when the file is absent
+  std::optional<Forms> forms;        // forms.yaml + editchecks.yaml; nullopt without forms.yaml
   rules::Catalog catalog;
   std::unique_ptr<rules::Program> program;  // refers to `catalog`: a Protocol never moves
 };
 
 // Loads and compiles the protocol in `dir`. Returns the protocol, or every error found (each a
-// one-line message naming the file and, for rules, the line and column), never a partial protocol.
+// one-line message naming the file and, for rules, the line and column), never a partial
+// protocol.
 struct CheckResult {
   std::unique_ptr<Protocol> protocol;
   std::vector<Error> errors;

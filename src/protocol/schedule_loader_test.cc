@@ -160,6 +160,9 @@ TEST(ScheduleLoaderTest, AParameterNameWorksWhereANumberIsExpected) {
 TEST(ScheduleLoaderTest, WithoutTheFileThereIsNoSchedule) {
   TempProtocol copy;
   fs::remove(copy.file("schedule.yaml"));
+  // The eCRF forms need the schedule (its visits name the forms they collect): drop them too.
+  fs::remove(copy.file("forms.yaml"));
+  fs::remove(copy.file("editchecks.yaml"));
   // The protocol's questions name schedule parameters, so drop them with the file.
   std::string text = ReadText(copy.file("protocol.yaml"));
   text = text.substr(0, text.find("  # Schedule and dosing (schedule.yaml"));
@@ -220,7 +223,7 @@ TEST(ScheduleLoaderErrorTest, DoseSlotsOutOfSequence) {
   TempProtocol copy;
   copy.Replace("schedule.yaml", "dose: 3  # FACTS §1.1", "dose: 4");
   ExpectError(copy, Where(copy.file("schedule.yaml"),
-                          "4\n    forms: [vital_signs, weight, safety_labs, mmt8") +
+                          "4\n    forms: [visit, vital_signs, weight, safety_labs, mmt8") +
                         ": visit W4: dose slots must be numbered 1, 2, 3, ... in day order; found "
                         "4 where 3 was expected");
 }

@@ -89,6 +89,9 @@ constexpr BuiltinInfo kBuiltins[] = {
     {"coalesce", Builtin::kCoalesce},
     {"max_of", Builtin::kMaxOf},
     {"min_of", Builtin::kMinOf},
+    {"item", Builtin::kItem},
+    {"previous", Builtin::kPrevious},
+    {"visit_date", Builtin::kVisitDate},
 };
 
 struct FieldInfo {
@@ -1119,6 +1122,47 @@ class Binder {
         b->type = bound[1]->type;
         break;
       }
+      case Builtin::kItem:
+      case Builtin::kPrevious: {
+        if (!(ok = arity(1, 1))) break;
+        if (!bound[0] || bound[0]->kind != BoundKind::kConst ||
+            bound[0]->constant.kind != Value::Kind::kString) {
+          ok = Err(args[0]->span,
+                   n.text + "() needs the name of an eCRF item in double quotes, \"form.item\"");
+          break;
+        }
+        const std::string name(bound[0]->constant.str);
+        const ItemDecl* item = program_.catalog().FindItem(name);
+        if (!item) {
+          ok = Err(args[0]->span, "unknown eCRF item '" + name + "' (forms.yaml)",
+                   ErrorCode::kNotFound);
+          break;
+        }
+        b->item = item;
+        switch (item->value) {
+          case ItemValue::kNumber:
+            b->type = Type::Of(TypeKind::kNumber);
+            break;
+          case ItemValue::kQuantity:
+            b->type =
+                item->unit ? Type::QuantityOf(item->unit->dim()) : Type::Of(TypeKind::kQuantity);
+            break;
+          case ItemValue::kString:
+            b->type = Type::Of(TypeKind::kString);
+            break;
+          case ItemValue::kDate:
+            b->type = Type::Of(TypeKind::kDate);
+            break;
+          case ItemValue::kBool:
+            b->type = Type::Of(TypeKind::kBool);
+            break;
+        }
+        break;
+      }
+      case Builtin::kVisitDate:
+        if (!(ok = arity(0, 0))) break;
+        b->type = Type::Of(TypeKind::kDate);
+        break;
       case Builtin::kCoalesce: {
         if (!(ok = arity(1, 16))) break;
         Type t = Type::Of(TypeKind::kAny);

@@ -99,6 +99,9 @@ enum class Builtin : uint8_t {
   kCoalesce,
   kMaxOf,
   kMinOf,
+  kItem,       // item("form.item"): the value at the current visit
+  kPrevious,   // previous("form.item"): the value at the latest earlier visit that has one
+  kVisitDate,  // visit_date()
 };
 
 enum class Field : uint8_t {
@@ -153,6 +156,7 @@ struct BoundNode {
   Builtin builtin = Builtin::kExists;
   Field field = Field::kValue;
   const Element* element = nullptr;  // query calls and `in VALUESET`
+  const ItemDecl* item = nullptr;    // item() and previous()
   std::string text;                  // the source text, for traces
   std::vector<const BoundNode*> children;
 };

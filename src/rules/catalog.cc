@@ -100,4 +100,11 @@ const Element* Catalog::FindElement(const std::string& name) const {
   return nullptr;
 }
 
+const ItemDecl* Catalog::FindItem(const std::string& name) const {
+  for (const auto& i : items) {
+    if (i.name == name) return &i;
+  }
+  return nullptr;
+}
+
 }  // namespace trial::rules

@@ -82,12 +82,31 @@ struct Definition {
   int indent = 0;  // the indentation stripped from its later lines
 };
 
+// An eCRF item a rule may read with item("form.item") or previous("form.item") (docs/ecrf.md):
+// its name and how its stored text reads as a value.
+enum class ItemValue : uint8_t {
+  kNumber,    // integer or decimal: "12", "0.5"
+  kQuantity,  // "<number> <UCUM unit>", converted to `unit`
+  kString,    // free text or a code
+  kDate,      // YYYY-MM-DD
+  kBool,      // yes / no
+};
+
+struct ItemDecl {
+  std::string name;  // "vital_signs.weight"
+  ItemValue value = ItemValue::kString;
+  std::optional<Unit> unit;                    // kQuantity: the canonical unit
+  std::optional<double> molar_mass_g_per_mol;  // kQuantity: mass <-> substance concentration
+};
+
 struct Catalog {
   std::vector<std::unique_ptr<Element>> elements;  // index == Element::index
   std::vector<Parameter> parameters;
   std::vector<Definition> definitions;
+  std::vector<ItemDecl> items;  // eCRF items (forms.yaml); empty without forms
 
   const Element* FindElement(const std::string& name) const;
+  const ItemDecl* FindItem(const std::string& name) const;
 };
 
 }  // namespace trial::rules

@@ -2,6 +2,7 @@
 // Missing or unconvertible data gives `unknown`, never a silent `false`; with a Trace it records
 // the steps that decided each result and the data that would decide an unknown one.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -158,6 +159,7 @@ struct Session::State {
   const Program::Impl& impl;
   const record::PatientRecord& rec;
   Date s, r;
+  const VisitData* visit = nullptr;  // item(), previous(), visit_date(); may be null
   std::vector<std::optional<Value>> defs;
   std::vector<Value> locals;
   std::vector<char> local_ready;  // let slots: computed in this evaluation of the let
@@ -165,8 +167,9 @@ struct Session::State {
   Trace* trace = nullptr;
   int quiet = 0;  // > 0 inside lambdas: per-item steps are summarised by the caller
 
-  State(const Program& p, const record::PatientRecord& record, Date screening, Date randomization)
-      : program(p), impl(*p.impl_), rec(record), s(screening), r(randomization) {
+  State(const Program& p, const record::PatientRecord& record, Date screening, Date randomization,
+        const VisitData* visit_data)
+      : program(p), impl(*p.impl_), rec(record), s(screening), r(randomization), visit(visit_data) {
     defs.resize(impl.definition_roots.size());
     locals.resize(static_cast<size_t>(impl.local_slots));
     local_ready.resize(static_cast<size_t>(impl.local_slots));
@@ -1188,6 +1191,55 @@ struct Session::State {
     }
   }
 
+  // item() and previous(): the stored text read as the item's type (docs/rules.md §5). Missing
+  // or unreadable text gives unknown with a missing entry naming the item.
+  Value ItemValueOf(const ItemDecl& item, bool previous) {
+    const std::string* text = visit ? visit->ItemText(item.name, previous) : nullptr;
+    const std::string where = previous ? " at an earlier visit" : " at this visit";
+    if (text == nullptr || text->empty()) {
+      Missing("eCRF item " + item.name + where);
+      return Value::Unknown();
+    }
+    auto unreadable = [&] {
+      Missing("a readable value of eCRF item " + item.name + where + " (found '" + *text + "')");
+      return Value::Unknown();
+    };
+    auto number = [](std::string_view t) -> std::optional<double> {
+      double v = 0;
+      auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (ec != std::errc() || ptr != t.data() + t.size() || !std::isfinite(v)) return std::nullopt;
+      return v;
+    };
+    switch (item.value) {
+      case ItemValue::kNumber: {
+        auto v = number(*text);
+        return v ? Value::Number(*v) : unreadable();
+      }
+      case ItemValue::kQuantity: {
+        size_t space = text->find(' ');
+        if (space == std::string::npos) return unreadable();
+        auto v = number(std::string_view(*text).substr(0, space));
+        auto unit = Unit::Parse(std::string_view(*text).substr(space + 1));
+        if (!v || !unit) return unreadable();
+        Quantity q{*v, *unit, Comparator::kEq};
+        if (!item.unit) return Value::Qty(q);
+        auto converted = Convert(q, *item.unit, item.molar_mass_g_per_mol);
+        return converted ? Value::Qty(*converted) : unreadable();
+      }
+      case ItemValue::kString:
+        return Value::String(*text);
+      case ItemValue::kDate: {
+        auto d = Date::Parse(*text);
+        return d ? Value::DateV(*d) : unreadable();
+      }
+      case ItemValue::kBool:
+        if (*text == "yes" || *text == "true") return Value::Bool(true);
+        if (*text == "no" || *text == "false") return Value::Bool(false);
+        return unreadable();
+    }
+    return Value::Unknown();
+  }
+
   Value EvalCall(const BoundNode& n) {
     const auto& args = n.children;
     switch (n.builtin) {
@@ -1508,6 +1560,17 @@ struct Session::State {
         }
         return best;
       }
+      case Builtin::kItem:
+      case Builtin::kPrevious:
+        return ItemValueOf(*n.item, n.builtin == Builtin::kPrevious);
+      case Builtin::kVisitDate: {
+        std::optional<Date> d = visit ? visit->VisitDate() : std::nullopt;
+        if (!d) {
+          Missing("the visit date");
+          return Value::Unknown();
+        }
+        return Value::DateV(*d);
+      }
       case Builtin::kCoalesce: {
         Mark m = Here();
         for (const auto* a : args) {
@@ -1526,8 +1589,8 @@ struct Session::State {
 };
 
 Session::Session(const Program& program, const record::PatientRecord& record, Date screening,
-                 Date randomization)
-    : state_(std::make_unique<State>(program, record, screening, randomization)) {}
+                 Date randomization, const VisitData* visit)
+    : state_(std::make_unique<State>(program, record, screening, randomization, visit)) {}
 Session::~Session() = default;
 
 Value Session::Evaluate(int id, Trace* trace) {

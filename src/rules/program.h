@@ -63,12 +63,27 @@ class Program {
   std::unique_ptr<Impl> impl_;
 };
 
+// One subject's eCRF data as seen from one visit, for the rule functions item(), previous() and
+// visit_date() (docs/rules.md §5, docs/ecrf.md). Implemented by the caller (ecrf::SubjectData);
+// the returned text must outlive the Session.
+class VisitData {
+ public:
+  virtual ~VisitData() = default;
+  // The stored text of item `name` ("form.item") at the current visit (`previous` false), or at
+  // the latest earlier visit that has a value for it (`previous` true); nullptr when missing.
+  virtual const std::string* ItemText(const std::string& name, bool previous) const = 0;
+  // The date of the current visit, when known.
+  virtual std::optional<Date> VisitDate() const = 0;
+};
+
 // Per-patient evaluation state (query and definition caches). Cheap to create.
 class Session {
  public:
   // S = screening date, R = randomization date. `record` and `program` must outlive the session.
+  // `visit` (optional, must outlive the session) answers item(), previous() and visit_date();
+  // without it they are unknown.
   Session(const Program& program, const record::PatientRecord& record, Date screening,
-          Date randomization);
+          Date randomization, const VisitData* visit = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
