@@ -150,6 +150,31 @@ TEST_F(DataEntry, ReturnsQueriesOfTheVisit) {
   EXPECT_FALSE(Has(r->findings, "safety_labs.anc.required"));
 }
 
+TEST_F(DataEntry, QueryFindingsOpenStoreQueriesOnce) {
+  ASSERT_TRUE(Set("D0", "visit", "visit_date", "2026-03-10").has_value());
+  auto r = Set("D0", "safety_labs", "anc", "800 /mm3");  // below the soft range
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->queries.size(), 1u);
+  const store::QueryRecord& q = r->queries[0];
+  EXPECT_EQ(q.edit_check, "safety_labs.anc.soft");
+  EXPECT_EQ(q.key.visit, "D0");
+  EXPECT_EQ(q.key.form, "safety_labs");
+  EXPECT_EQ(q.key.item, "anc");
+  EXPECT_EQ(q.status, "open");
+  // Entering another item of the visit, or the same value again, opens no second query.
+  r = Set("D0", "safety_labs", "anc", "0.8 10*9/L", "re-entered from the source");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(r->queries.empty());
+  auto open = store_->Queries(store::QueryFilter{subject_, std::nullopt, std::string("open")});
+  ASSERT_TRUE(open.has_value());
+  EXPECT_EQ(open->size(), 1u);
+  // A finding about a missing item (required) opens nothing: there is no value to query.
+  r = Set("D0", "safety_labs", "collected_on", "2026-03-10");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(Has(r->findings, "safety_labs.platelets.required"));
+  for (const auto& opened : r->queries) EXPECT_NE(opened.key.item, "platelets");
+}
+
 TEST_F(DataEntry, CorrectionsNeedAReason) {
   ASSERT_TRUE(Set("SCR", "weight", "weight", "60 kg").has_value());
   auto r = Set("SCR", "weight", "weight", "61 kg");

@@ -22,6 +22,13 @@ void PrintFindings(const std::vector<ecrf::Finding>& findings, std::ostream& out
   }
 }
 
+void PrintQueries(const std::vector<store::QueryRecord>& queries, std::ostream& out) {
+  for (const auto& q : queries) {
+    out << "query " << q.id << " opened on " << q.key.visit << " " << q.key.form << "."
+        << q.key.item << " (" << q.edit_check << ")\n";
+  }
+}
+
 // Loads the protocol and opens the store; prints the error and returns its exit code, or -1.
 int Open(const Args& a, const Environment& env, const std::string& verb, std::ostream& err,
          std::unique_ptr<protocol::Protocol>* protocol, std::unique_ptr<store::TrialStore>* st) {
@@ -87,6 +94,7 @@ int DataSet(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (k.repeat != 0) out << " #" << k.repeat;
   out << " = " << outcome->stored.value << " (version " << outcome->stored.version << ")\n";
   PrintFindings(outcome->findings, out);
+  PrintQueries(outcome->queries, out);
   return kExitOk;
 }
 
@@ -138,6 +146,7 @@ int DataImport(const std::vector<std::string>& args, std::ostream& out, std::ost
     out << " = " << s.value << " (version " << s.version << ")\n";
   }
   PrintFindings(outcome->findings, out);
+  PrintQueries(outcome->queries, out);
   return kExitOk;
 }
 

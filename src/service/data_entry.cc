@@ -185,6 +185,9 @@ Result<EntryOutcome> SetItem(store::TrialStore& store, const protocol::Protocol&
   EntryOutcome out;
   out.stored = std::move(*stored);
   out.findings = Merge(std::move(findings), {*normalized}, visit);
+  auto opened = OpenQueries(store, actor, subject_id, visit, out.findings);
+  if (!opened) return std::unexpected(opened.error());
+  out.queries = std::move(*opened);
   return out;
 }
 
@@ -291,7 +294,43 @@ Result<ImportOutcome> ImportItems(store::TrialStore& store, const protocol::Prot
     out.stored.push_back(std::move(*stored));
   }
   out.findings = Merge(std::move(findings), normalized, visit);
+  auto opened = OpenQueries(store, actor, subject_id, visit, out.findings);
+  if (!opened) return std::unexpected(opened.error());
+  out.queries = std::move(*opened);
   return out;
+}
+
+Result<std::vector<store::QueryRecord>> OpenQueries(store::TrialStore& store,
+                                                    const std::string& actor, int64_t subject_id,
+                                                    const std::string& visit,
+                                                    const std::vector<ecrf::Finding>& findings) {
+  auto existing = store.Queries(store::QueryFilter{subject_id, std::nullopt, std::nullopt});
+  if (!existing) return std::unexpected(existing.error());
+  auto already_open = [&](const store::ItemKey& key, const std::string& check) {
+    return std::any_of(existing->begin(), existing->end(), [&](const store::QueryRecord& q) {
+      return q.status != "closed" && q.edit_check == check && q.key.visit == key.visit &&
+             q.key.form == key.form && q.key.item == key.item && q.key.repeat == key.repeat;
+    });
+  };
+  std::vector<store::QueryRecord> opened;
+  for (const auto& f : findings) {
+    if (f.severity != protocol::CheckSeverity::kQuery) continue;
+    for (const auto& name : f.items) {
+      const size_t dot = name.find('.');
+      if (dot == std::string::npos) continue;
+      store::ItemKey key{subject_id, f.visit.empty() ? visit : f.visit, name.substr(0, dot),
+                         f.repeat, name.substr(dot + 1)};
+      if (already_open(key, f.check_id)) continue;
+      auto history = store.ItemHistory(key);
+      if (!history) return std::unexpected(history.error());
+      if (history->empty() || history->back().value.empty()) continue;  // nothing to query yet
+      auto q = store.OpenQuery(actor, key, f.message, f.check_id);
+      if (!q) return std::unexpected(q.error());
+      opened.push_back(std::move(*q));
+      existing->push_back(opened.back());
+    }
+  }
+  return opened;
 }
 
 }  // namespace trial::service

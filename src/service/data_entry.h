@@ -1,7 +1,9 @@
 // eCRF data entry (docs/ecrf.md): one item, or a file of items for one visit, validated against
 // forms.yaml, checked by the edit checks of the visit, and stored as item versions
-// (store::TrialStore::RecordItem, audited there). Queries are returned as findings, not stored:
-// opening them in the store is wired elsewhere.
+// (store::TrialStore::RecordItem, audited there). Every query finding about an item that has a
+// value is opened as a store query (OpenQueries), unless the same edit check already has an open
+// or answered query on that item; findings about items without a value (a missing required
+// item) are returned only.
 //
 // The subject's data for the edit checks is read back from the store item by item
 // (TrialStore::ItemHistory) for the visit entered and the visits before it in schedule order.
@@ -24,6 +26,7 @@ struct EntryOutcome {
   // The edit-check findings of the visit after the value was stored (queries to open; a reject
   // finding here is about another item, already stored before).
   std::vector<ecrf::Finding> findings;
+  std::vector<store::QueryRecord> queries;  // the queries opened for them (OpenQueries)
 };
 
 // Validates and stores `value` for item `item` of form `form` at `visit` of subject `subject_id`
@@ -52,8 +55,9 @@ struct ImportEntry {
 struct ImportOutcome {
   // Every problem found, each "form.item: what" (or about the file); empty when stored.
   std::vector<std::string> rejected;
-  std::vector<store::ItemVersion> stored;  // in file order, empty when rejected
-  std::vector<ecrf::Finding> findings;     // of the visit after storing
+  std::vector<store::ItemVersion> stored;   // in file order, empty when rejected
+  std::vector<ecrf::Finding> findings;      // of the visit after storing
+  std::vector<store::QueryRecord> queries;  // opened for them (OpenQueries)
 };
 
 // Parses an import file: a JSON array of {"form", "item", "value"[, "repeat"]} objects (value a
@@ -71,6 +75,15 @@ Result<ImportOutcome> ImportItems(store::TrialStore& store, const protocol::Prot
                                   const std::string& actor, int64_t subject_id,
                                   const std::string& visit, const std::vector<ImportEntry>& entries,
                                   const std::string& reason);
+
+// Opens a store query, as `actor` and naming the edit check, for every query-severity finding on
+// each of its items that has a value at the finding's visit (`visit` when the finding has none),
+// unless that edit check already has an open or answered query on the item. Returns the queries
+// opened. Each is its own audited transaction (TrialStore::OpenQuery).
+Result<std::vector<store::QueryRecord>> OpenQueries(store::TrialStore& store,
+                                                    const std::string& actor, int64_t subject_id,
+                                                    const std::string& visit,
+                                                    const std::vector<ecrf::Finding>& findings);
 
 // The subject's stored eCRF data at `visit` and the visits before it (schedule order, the
 // unscheduled visit last), each item's latest version. kNotFound for an unknown visit.
