@@ -25,14 +25,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kFile = "outcomes.yaml";
 
-bool IsName(const std::string& s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
-}
-
 // The measures in CoreSetMeasure order, by their ids in the file.
 constexpr const char* kMeasureIds[kCoreSetMeasureCount] = {
     "physician_global", "patient_global", "mmt", "haq", "enzyme", "extramuscular"};
@@ -42,125 +34,12 @@ std::string Percent(const Rational& r) { return r.ToString() + " %"; }
 }  // namespace
 
 OutcomesLoader::OutcomesLoader(std::string dir, std::vector<Error>* errors)
-    : dir_(std::move(dir)), errors_(errors) {}
-
-std::string OutcomesLoader::Path() const { return (fs::path(dir_) / kFile).string(); }
-
-void OutcomesLoader::Fail(const YAML::Node& at, const std::string& what) {
-  std::string where = Path();
-  if (at.IsDefined()) {
-    const YAML::Mark m = at.Mark();
-    if (!m.is_null()) {
-      where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-    }
-  }
-  errors_->push_back(Error{ErrorCode::kInvalidInput, where + ": " + what});
-}
-
-void OutcomesLoader::FailParameter(const std::string& name, const std::string& what) {
-  auto it = param_nodes_.find(name);
-  if (it != param_nodes_.end()) {
-    Fail(it->second, "parameter '" + name + "' " + what);
-    return;
-  }
-  errors_->push_back(Error{ErrorCode::kInvalidInput, (fs::path(dir_) / "protocol.yaml").string() +
-                                                         ": parameter '" + name + "' " + what});
-}
-
-std::string OutcomesLoader::Text(const YAML::Node& parent, const char* key, bool required) {
-  if (!parent.IsMap()) return "";
-  const YAML::Node n = parent[key];
-  if (!n.IsDefined() || n.IsNull()) {
-    if (required) Fail(parent, std::string("missing '") + key + "'");
-    return "";
-  }
-  if (!n.IsScalar()) {
-    Fail(n, std::string("'") + key + "' must be a single value");
-    return "";
-  }
-  return n.Scalar();
-}
-
-void OutcomesLoader::CheckKeys(const YAML::Node& map, const std::vector<std::string>& known,
-                               const char* what) {
-  if (!map.IsMap()) return;
-  for (const auto& kv : map) {
-    const std::string key = kv.first.Scalar();
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    Fail(kv.first, "unknown key '" + key + "' in " + what + " (expected " + list + ")");
-  }
-}
+    : ParameterFile(std::move(dir), kFile, "docs/outcomes.md",
+                    {"tis", "imacs_improvement", "worsening", "ctcae", "respiratory"}, errors) {}
 
 // ---- steps 1 and 2 ----
 
-void OutcomesLoader::ReadFile() {
-  std::error_code ec;
-  if (!fs::exists(Path(), ec)) return;
-  std::ifstream in(Path(), std::ios::binary);
-  if (!in) {
-    errors_->push_back(Error{ErrorCode::kNotFound, Path() + ": cannot read the file"});
-    return;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    YAML::Node n = YAML::Load(ss.str());
-    if (!n.IsMap()) {
-      errors_->push_back(
-          Error{ErrorCode::kParse, Path() + ": expected a mapping at the top level"});
-      return;
-    }
-    root_ = n;
-  } catch (const YAML::Exception& e) {
-    errors_->push_back(Error{ErrorCode::kParse, Path() + ":" + std::to_string(e.mark.line + 1) +
-                                                    ":" + std::to_string(e.mark.column + 1) + ": " +
-                                                    e.msg});
-  }
-}
-
-void OutcomesLoader::ReadParameters(Protocol& p) {
-  if (!root_.IsDefined() || !root_.IsMap()) return;
-  CheckKeys(root_, {"parameters", "tis", "imacs_improvement", "worsening", "ctcae", "respiratory"},
-            "outcomes.yaml");
-  const YAML::Node params = root_["parameters"];
-  if (!params.IsDefined() || params.IsNull()) return;
-  if (!params.IsMap()) {
-    Fail(params, "'parameters' must be a mapping of name to {value, description}");
-    return;
-  }
-  for (const auto& kv : params) {
-    rules::Parameter param;
-    param.name = kv.first.Scalar();
-    param.origin = Path();
-    if (kv.second.IsScalar()) {
-      param.text = kv.second.Scalar();
-    } else if (kv.second.IsMap()) {
-      param.text = Text(kv.second, "value", true);
-      param.description = Text(kv.second, "description", false);
-    } else {
-      Fail(kv.second, "parameter '" + param.name + "' needs a value");
-      continue;
-    }
-    if (!IsName(param.name)) Fail(kv.first, "'" + param.name + "' is not a valid name");
-    param_nodes_[param.name] = kv.second.IsMap() ? kv.second["value"] : kv.second;
-    p.catalog.parameters.push_back(std::move(param));
-  }
-}
-
 // ---- values ----
-
-std::optional<rules::Value> OutcomesLoader::Param(const Protocol& p, const std::string& name) {
-  if (p.program == nullptr) return std::nullopt;  // the compile error is already reported
-  auto v = p.program->ParameterValue(name);
-  if (!v) {
-    errors_->push_back(Error{ErrorCode::kInvalidInput,
-                             Path() + ": missing parameter '" + name +
-                                 "' (define it under 'parameters'; see docs/outcomes.md)"});
-  }
-  return v;
-}
 
 std::optional<std::string> OutcomesLoader::Choice(const Protocol& p, const std::string& name,
                                                   const std::vector<std::string>& allowed) {
@@ -185,7 +64,7 @@ std::optional<Rational> OutcomesLoader::Exact(const Protocol& p, const YAML::Nod
   }
   const std::string text = n.Scalar();
   if (auto r = Rational::Parse(text)) return *r;
-  if (!IsName(text)) {
+  if (!IsParameterName(text)) {
     Fail(n, what + " must be a number (decimal text) or a parameter name, not '" + text + "'");
     return std::nullopt;
   }
@@ -214,7 +93,7 @@ std::optional<int> OutcomesLoader::Days(const Protocol& p, const YAML::Node& n,
   }
   const std::string text = n.Scalar();
   std::optional<long long> days;
-  if (IsName(text)) {
+  if (IsParameterName(text)) {
     auto v = Param(p, text);
     if (!v) return std::nullopt;
     if (v->kind == rules::Value::Kind::kDuration) {
@@ -291,7 +170,8 @@ void OutcomesLoader::BuildTis(const Protocol& p, Outcomes& o) {
       }
       CheckKeys(e, {"id", "name"}, "an enzyme");
       EnzymeDefinition d{Text(e, "id", true), Text(e, "name", true)};
-      if (!d.id.empty() && !IsName(d.id)) Fail(e["id"], "enzyme id '" + d.id + "' is not a name");
+      if (!d.id.empty() && !IsParameterName(d.id))
+        Fail(e["id"], "enzyme id '" + d.id + "' is not a name");
       if (!d.id.empty() && !ids.insert(d.id).second) {
         Fail(e["id"], "duplicate enzyme id '" + d.id + "'");
       }
@@ -590,7 +470,8 @@ std::optional<CtcaeTerm> OutcomesLoader::BuildTerm(const YAML::Node& n) {
   t.id = Text(n, "id", true);
   t.term = Text(n, "term", true);
   t.source = Text(n, "source", true);
-  if (!t.id.empty() && !IsName(t.id)) Fail(n["id"], "term id '" + t.id + "' is not a name");
+  if (!t.id.empty() && !IsParameterName(t.id))
+    Fail(n["id"], "term id '" + t.id + "' is not a name");
   const std::string label = "term " + (t.id.empty() ? std::string("?") : t.id);
   const std::string direction = Text(n, "direction", true);
   if (direction == "increased" || direction == "decreased") {

@@ -26,14 +26,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kFile = "schedule.yaml";
 
-bool IsName(const std::string& s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
-}
-
 // Visit and form ids: letters, digits, '_' and '-'.
 bool IsId(const std::string& s) {
   if (s.empty()) return false;
@@ -90,45 +82,8 @@ const char* BoundWord(Bound b) {
 }  // namespace
 
 ScheduleLoader::ScheduleLoader(std::string dir, std::vector<Error>* errors)
-    : dir_(std::move(dir)), errors_(errors) {}
-
-std::string ScheduleLoader::Path() const { return (fs::path(dir_) / kFile).string(); }
-
-void ScheduleLoader::Fail(const YAML::Node& at, const std::string& what) {
-  std::string where = Path();
-  if (at.IsDefined()) {
-    const YAML::Mark m = at.Mark();
-    if (!m.is_null()) {
-      where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-    }
-  }
-  errors_->push_back(Error{ErrorCode::kInvalidInput, where + ": " + what});
-}
-
-void ScheduleLoader::FailParameter(const std::string& name, const std::string& what) {
-  auto it = param_nodes_.find(name);
-  if (it != param_nodes_.end()) {
-    Fail(it->second, "parameter '" + name + "' " + what);
-    return;
-  }
-  // Defined in protocol.yaml (parameters from there carry no position).
-  errors_->push_back(Error{ErrorCode::kInvalidInput, (fs::path(dir_) / "protocol.yaml").string() +
-                                                         ": parameter '" + name + "' " + what});
-}
-
-std::string ScheduleLoader::Text(const YAML::Node& parent, const char* key, bool required) {
-  if (!parent.IsMap()) return "";
-  YAML::Node n = parent[key];
-  if (!n.IsDefined() || n.IsNull()) {
-    if (required) Fail(parent, std::string("missing '") + key + "'");
-    return "";
-  }
-  if (!n.IsScalar()) {
-    Fail(n, std::string("'") + key + "' must be a single value");
-    return "";
-  }
-  return n.Scalar();
-}
+    : ParameterFile(std::move(dir), kFile, "docs/schedule.md",
+                    {"visits", "unscheduled", "dosing", "dose_modification"}, errors) {}
 
 std::vector<std::string> ScheduleLoader::TextList(const YAML::Node& parent, const char* key) {
   std::vector<std::string> out;
@@ -149,87 +104,9 @@ std::vector<std::string> ScheduleLoader::TextList(const YAML::Node& parent, cons
   return out;
 }
 
-void ScheduleLoader::CheckKeys(const YAML::Node& map, const std::vector<std::string>& known,
-                               const char* what) {
-  if (!map.IsMap()) return;
-  for (const auto& kv : map) {
-    const std::string key = kv.first.Scalar();
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    Fail(kv.first, "unknown key '" + key + "' in " + what + " (expected " + list + ")");
-  }
-}
-
 // ---- steps 1 and 2: the file and its parameters ----
 
-void ScheduleLoader::ReadFile() {
-  std::error_code ec;
-  if (!fs::exists(Path(), ec)) return;
-  std::ifstream in(Path(), std::ios::binary);
-  if (!in) {
-    errors_->push_back(Error{ErrorCode::kNotFound, Path() + ": cannot read the file"});
-    return;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    YAML::Node n = YAML::Load(ss.str());
-    if (!n.IsMap()) {
-      errors_->push_back(
-          Error{ErrorCode::kParse, Path() + ": expected a mapping at the top level"});
-      return;
-    }
-    root_ = n;
-  } catch (const YAML::Exception& e) {
-    errors_->push_back(Error{ErrorCode::kParse, Path() + ":" + std::to_string(e.mark.line + 1) +
-                                                    ":" + std::to_string(e.mark.column + 1) + ": " +
-                                                    e.msg});
-    return;
-  }
-}
-
-void ScheduleLoader::ReadParameters(Protocol& p) {
-  if (!root_.IsDefined() || !root_.IsMap()) return;
-  CheckKeys(root_, {"parameters", "visits", "unscheduled", "dosing", "dose_modification"},
-            "schedule.yaml");
-  YAML::Node params = root_["parameters"];
-  if (!params.IsDefined() || params.IsNull()) return;
-  if (!params.IsMap()) {
-    Fail(params, "'parameters' must be a mapping of name to {value, description}");
-    return;
-  }
-  for (const auto& kv : params) {
-    rules::Parameter param;
-    param.name = kv.first.Scalar();
-    param.origin = Path();
-    if (kv.second.IsScalar()) {
-      param.text = kv.second.Scalar();
-    } else if (kv.second.IsMap()) {
-      param.text = Text(kv.second, "value", true);
-      param.description = Text(kv.second, "description", false);
-    } else {
-      Fail(kv.second, "parameter '" + param.name + "' needs a value");
-      continue;
-    }
-    if (!IsName(param.name)) Fail(kv.first, "'" + param.name + "' is not a valid name");
-    param_nodes_[param.name] = kv.second.IsMap() ? kv.second["value"] : kv.second;
-    p.catalog.parameters.push_back(std::move(param));
-  }
-}
-
 // ---- parameter values ----
-
-std::optional<rules::Value> ScheduleLoader::Param(const Protocol& p, const std::string& name) {
-  if (p.program == nullptr) return std::nullopt;  // the compile error is already reported
-  auto v = p.program->ParameterValue(name);
-  if (!v) {
-    errors_->push_back(Error{ErrorCode::kInvalidInput,
-                             Path() + ": missing parameter '" + name +
-                                 "' (define it under 'parameters'; see docs/schedule.md)"});
-  }
-  return v;
-}
 
 std::optional<int> ScheduleLoader::DaysParam(const Protocol& p, const std::string& name, int min) {
   auto v = Param(p, name);
@@ -297,7 +174,7 @@ std::optional<int> ScheduleLoader::Whole(const Protocol& p, const YAML::Node& n,
     }
     return static_cast<int>(*w);
   }
-  if (!IsName(text)) {
+  if (!IsParameterName(text)) {
     Fail(n, what + " must be a whole number or a parameter name, not '" + text + "'");
     return std::nullopt;
   }
@@ -327,7 +204,7 @@ std::optional<double> ScheduleLoader::Number(const Protocol& p, const YAML::Node
   }
   const std::string text = n.Scalar();
   if (auto d = ParseDouble(text)) return d;
-  if (!IsName(text)) {
+  if (!IsParameterName(text)) {
     Fail(n, what + " must be a number or a parameter name, not '" + text + "'");
     return std::nullopt;
   }
@@ -351,7 +228,7 @@ std::optional<double> ScheduleLoader::Amount(const Protocol& p, const YAML::Node
   }
   const std::string text = n.Scalar();
   std::optional<Quantity> q;
-  if (IsName(text)) {
+  if (IsParameterName(text)) {
     auto v = Param(p, text);
     if (!v) return std::nullopt;
     if (v->kind == rules::Value::Kind::kQuantity) q = v->quantity;
@@ -662,12 +539,13 @@ std::optional<LabRule> ScheduleLoader::BuildLabRule(const Protocol& p, const YAM
   LabRule r;
   r.id = Text(n, "id", true);
   r.name = Text(n, "name", true);
-  if (!r.id.empty() && !IsName(r.id)) Fail(n["id"], "lab rule id '" + r.id + "' is not a name");
+  if (!r.id.empty() && !IsParameterName(r.id))
+    Fail(n["id"], "lab rule id '" + r.id + "' is not a name");
   const std::string label = "lab rule " + (r.id.empty() ? std::string("?") : r.id);
   r.analytes = TextList(n, "analytes");
   if (r.analytes.empty()) Fail(n, label + " needs 'analytes' (a list of lab ids)");
   for (const auto& a : r.analytes) {
-    if (!IsName(a)) Fail(n["analytes"], label + ": analyte '" + a + "' is not a name");
+    if (!IsParameterName(a)) Fail(n["analytes"], label + ": analyte '" + a + "' is not a name");
   }
   const std::string measure = Text(n, "measure", false);
   if (measure.empty() || measure == "value") {

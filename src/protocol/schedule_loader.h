@@ -12,39 +12,27 @@
 #include <vector>
 
 #include "core/error.h"
+#include "protocol/parameter_file.h"
 #include "protocol/protocol.h"
 #include "rules/value.h"
 
 namespace trial::protocol::internal {
 
-class ScheduleLoader {
+class ScheduleLoader : public ParameterFile {
  public:
   // `dir` is the protocol folder; every problem found is appended to `*errors` (which must
   // outlive the loader) as "<dir>/schedule.yaml:<line>:<column>: <what>".
   ScheduleLoader(std::string dir, std::vector<Error>* errors);
 
-  // Step 1 (with the other files): parses schedule.yaml if it exists. A read or YAML syntax
-  // error is recorded, and the later steps then do nothing.
-  void ReadFile();
-
-  // Step 2 (before the questions are checked): appends the file's `parameters` to
-  // p.catalog.parameters (origin: the schedule.yaml path).
-  void ReadParameters(Protocol& p);
+  // Steps 1 and 2, ReadFile and ReadParameters, are ParameterFile's.
 
   // Step 3 (once p.program is compiled): builds p.schedule from the file and the parameters'
   // values. Leaves p.schedule empty when the file is absent or has errors (they are recorded).
   void Build(Protocol& p);
 
  private:
-  std::string Path() const;
-  void Fail(const YAML::Node& at, const std::string& what);
-  void FailParameter(const std::string& name, const std::string& what);
-  std::string Text(const YAML::Node& parent, const char* key, bool required);
   std::vector<std::string> TextList(const YAML::Node& parent, const char* key);
-  void CheckKeys(const YAML::Node& map, const std::vector<std::string>& known, const char* what);
 
-  // A parameter's compiled value, or nullopt after recording "missing parameter".
-  std::optional<rules::Value> Param(const Protocol& p, const std::string& name);
   std::optional<int> DaysParam(const Protocol& p, const std::string& name, int min);
   std::optional<int> CountParam(const Protocol& p, const std::string& name, int min);
   std::optional<double> QuantityParam(const Protocol& p, const std::string& name, const char* unit);
@@ -68,10 +56,6 @@ class ScheduleLoader {
   void BuildModification(const Protocol& p, Schedule& s);
   std::optional<LabRule> BuildLabRule(const Protocol& p, const YAML::Node& n);
 
-  std::string dir_;
-  std::vector<Error>* errors_;
-  YAML::Node root_;  // the parsed file; undefined when absent or unreadable
-  std::map<std::string, YAML::Node> param_nodes_;  // this file's parameters, for error positions
   size_t errors_before_ = 0;
 };
 
