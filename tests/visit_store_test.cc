@@ -137,15 +137,17 @@ TEST_P(VisitTest, VisitStatusesAndDeviationsAreRecordedWithTheVisit) {
   EXPECT_FAILS(record("W2", Day(19), 19), ErrorCode::kInvalidArgument, "recorded twice");
   EXPECT_FAILS(record("SCR", Day(-3), 19), ErrorCode::kInvalidArgument, "no such planned visit");
   EXPECT_FAILS(record("W9", Day(19), 19), ErrorCode::kInvalidArgument, "no such planned visit");
+  EXPECT_FAILS(store_->RecordVisit("coord", VisitEntry{subject_, "W4", Day(-1), false, "", "", ""},
+                                   false, Day(30), {}),
+               ErrorCode::kInvalidArgument, "before day 0");
   EXPECT_FAILS(
-      store_->RecordVisit("coord", VisitEntry{subject_, "W4", Day(-1)}, false, Day(30), {}),
-      ErrorCode::kInvalidArgument, "before day 0");
-  EXPECT_FAILS(service::RecordVisit(*store_, *protocol_, "pharm",
-                                    service::VisitRequest{subject_, "W4", Day(28)}, Day(28)),
-               ErrorCode::kInvalidArgument, "may not record visits");
-  EXPECT_FAILS(service::RecordVisit(*store_, *protocol_, "dm",
-                                    service::VisitRequest{subject_, "W4", Day(28)}, Day(28)),
-               ErrorCode::kInvalidArgument, "may not record visits");
+      service::RecordVisit(*store_, *protocol_, "pharm",
+                           service::VisitRequest{subject_, "W4", Day(28), false, ""}, Day(28)),
+      ErrorCode::kInvalidArgument, "may not record visits");
+  EXPECT_FAILS(
+      service::RecordVisit(*store_, *protocol_, "dm",
+                           service::VisitRequest{subject_, "W4", Day(28), false, ""}, Day(28)),
+      ErrorCode::kInvalidArgument, "may not record visits");
   EXPECT_EQ(Snapshot(), before);
   // W4 missed: the visit and its dose.
   auto w4 = OK(record("W4", std::nullopt, 33, "patient in hospital"));
@@ -297,8 +299,8 @@ TEST_P(VisitTest, DoseAgainstAHoldIsADeviationAndAfterDiscontinueIsRefused) {
   const int64_t other = OK(store_->AddSubject("coord", "S1", "S1-002")).id;
   Randomize(other, "r2");
   Item("D0", "weight", "weight", "70 kg", other);
-  OK(service::RecordVisit(*store_, *protocol_, "coord", service::VisitRequest{other, "D0", Day(0)},
-                          Day(0)));
+  OK(service::RecordVisit(*store_, *protocol_, "coord",
+                          service::VisitRequest{other, "D0", Day(0), false, ""}, Day(0)));
   EXPECT_FAILS(service::RecordDose(*store_, *protocol_, "pharm", other, "D0", Day(0), "", Day(0)),
                ErrorCode::kInvalidInput, "until the labs are done");
   ExpectIntact();
@@ -431,7 +433,7 @@ TEST_P(VisitTest, ChangingASignedVisitVoidsTheSignatureAndReportsIt) {
   EXPECT_FAILS(store_->Sign("inv", subject_, "W2", "I approve the data of visit W2"),
                ErrorCode::kInvalidInput, "not recorded");
   OK(service::RecordVisit(*store_, *protocol_, "coord",
-                          service::VisitRequest{subject_, "W2", Day(14)}, Day(14)));
+                          service::VisitRequest{subject_, "W2", Day(14), false, ""}, Day(14)));
   EXPECT_FAILS(store_->Sign("coord", subject_, "W2", "I approve"), ErrorCode::kInvalidArgument,
                "may not sign");
   EXPECT_FAILS(store_->Sign("inv", subject_, "W2", ""), ErrorCode::kInvalidArgument,
