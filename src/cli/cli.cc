@@ -107,6 +107,11 @@ commands:
       checks; prints the stored value and the queries raised (docs/ecrf.md).
   data import FILE --subject ID --visit V [--reason R] --user U
       Enter a JSON array of {"form", "item", "value"} for one visit, all or nothing.
+  outcomes SUBJECT --user U [--format text|json]
+  outcomes --input FILE.json [--format text|json]
+      Derived outcomes and safety values from the eCRF data (TIS, IMACS, worsening, CTCAE
+      grades, P/F, respiratory failure, RP-ILD, time to event, week-8 changes, prednisone
+      equivalent, safety signals), each with the inputs it used; blinded (docs/outcomes.md).
   help
       Show this text.
 
@@ -345,6 +350,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     if (int code = RunKitCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunVisitCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunDataCommand(args, out, err, env); code >= 0) return code;
+    if (int code = RunOutcomeCommand(args, out, err, env); code >= 0) return code;
     err << "trial: unknown command '" << verb << "' (see 'trial help')\n";
     return kExitUsage;
   } catch (const std::exception& e) {

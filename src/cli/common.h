@@ -132,5 +132,8 @@ int RunVisitCommand(const std::vector<std::string>& args, std::ostream& out, std
 // Runs `data set|import` (eCRF data entry, docs/ecrf.md); returns -1 for any other verb.
 int RunDataCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                    const Environment& env);
+// Runs `outcomes SUBJECT` and `outcomes --input FILE` (docs/outcomes.md); -1 for other verbs.
+int RunOutcomeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                      const Environment& env);
 
 }  // namespace trial::cli

@@ -444,7 +444,7 @@ TEST(FormsLoader, ItemErrorsPointAtTheirLine) {
   std::string e = CheckErrors(t);
   EXPECT_THAT(e, HasSubstr("forms.yaml:132:21: item weight.weight: unit 'mm[Hg]' does not "
                            "convert to 'kg'"));
-  EXPECT_THAT(e, HasSubstr("forms.yaml:444:59: item cdasi.activity: unknown type 'intger'"));
+  EXPECT_THAT(e, HasSubstr("forms.yaml:455:59: item cdasi.activity: unknown type 'intger'"));
   EXPECT_THAT(e, HasSubstr("'hard': the low limit is above the high one"));
 }
 

@@ -85,7 +85,8 @@ class Loader {
       }
       c.rule_id = *id;
     }
-    forms_.Build(*p);  // edit checks and derived values, once the schedule is built
+    forms_.Build(*p);            // edit checks and derived values, once the schedule is built
+    outcomes_.BuildSources(*p);  // outcomes.yaml's eCRF sources, checked against the forms
     if (!errors_.empty()) return Finish(nullptr);
     return Finish(std::move(p));
   }

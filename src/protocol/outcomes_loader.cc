@@ -35,7 +35,8 @@ std::string Percent(const Rational& r) { return r.ToString() + " %"; }
 
 OutcomesLoader::OutcomesLoader(std::string dir, std::vector<Error>* errors)
     : ParameterFile(std::move(dir), kFile, "docs/outcomes.md",
-                    {"tis", "imacs_improvement", "worsening", "ctcae", "respiratory"}, errors) {}
+                    {"tis", "imacs_improvement", "worsening", "ctcae", "respiratory", "sources"},
+                    errors) {}
 
 // ---- steps 1 and 2 ----
 
@@ -633,6 +634,351 @@ void OutcomesLoader::BuildRespiratory(const Protocol& p, Outcomes& o) {
     if (auto v = Exact(p, rp["pao2_drop"], "'pao2_drop'", mmhg)) d.rpild_pao2_drop = *v;
   }
   if (auto v = Days(p, n["follow_up"], "'follow_up'")) d.follow_up_days = *v;
+}
+
+// ---- step 4: sources ----
+
+std::optional<OutcomesLoader::Resolved> OutcomesLoader::Resolve(const Protocol& p,
+                                                                const YAML::Node& n,
+                                                                const std::string& what, Want want,
+                                                                const std::string& unit) {
+  if (!n.IsDefined() || !n.IsScalar()) {
+    Fail(n, what + " must name an eCRF value: form.item or derived.ID");
+    return std::nullopt;
+  }
+  const std::string text = n.Scalar();
+  const size_t dot = text.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == text.size()) {
+    Fail(n, what + ": '" + text + "' must be form.item or derived.ID");
+    return std::nullopt;
+  }
+  Resolved r;
+  r.ref.form = text.substr(0, dot);
+  r.ref.item = text.substr(dot + 1);
+  std::string derived_unit;
+  bool numeric_derived = false;
+  if (r.ref.form == "derived") {
+    r.ref.derived = true;
+    const DerivedValue* d = nullptr;
+    for (const auto& x : p.forms->derived) {
+      if (x.id == r.ref.item) d = &x;
+    }
+    if (d != nullptr) {
+      r.ref.form = d->form;
+      derived_unit = d->unit;
+      numeric_derived = true;
+    } else if (p.forms->haq && r.ref.item == "haq_di") {
+      r.ref.form = p.forms->haq->form;
+      numeric_derived = true;
+    } else {
+      Fail(n, what + ": '" + r.ref.item + "' is not a derived value of forms.yaml");
+      return std::nullopt;
+    }
+  } else {
+    const FormDefinition* f = p.forms->FindForm(r.ref.form);
+    if (f == nullptr) {
+      Fail(n, what + ": '" + r.ref.form + "' is not a form of forms.yaml");
+      return std::nullopt;
+    }
+    r.item = f->FindItem(r.ref.item);
+    if (r.item == nullptr) {
+      Fail(n, what + ": '" + r.ref.item + "' is not an item of form " + r.ref.form);
+      return std::nullopt;
+    }
+  }
+  std::string problem;
+  if (r.item != nullptr && r.item->type == ItemType::kQuantity) r.unit = r.item->canonical;
+  if (numeric_derived && !derived_unit.empty()) {
+    auto u = Unit::Parse(derived_unit);
+    if (u) r.unit = *u;
+  }
+  const std::string type = r.item != nullptr ? ItemTypeName(r.item->type)
+                           : r.unit          ? "a quantity in " + r.unit->code()
+                                             : std::string("a number");
+  switch (want) {
+    case Want::kQuantity:
+      if (!r.unit) {
+        problem = "must be a quantity";
+      } else if (!unit.empty() && r.unit->dim() != Unit::Parse(unit)->dim()) {
+        problem = "must be a quantity convertible to '" + unit + "', not '" + r.unit->code() + "'";
+      }
+      break;
+    case Want::kNumber:
+      if (r.unit || (r.item != nullptr && r.item->type != ItemType::kInteger &&
+                     r.item->type != ItemType::kDecimal)) {
+        problem = "must be a number (integer, decimal or a derived number)";
+      }
+      break;
+    case Want::kDate:
+      if (r.item == nullptr || r.item->type != ItemType::kDate) problem = "must be a date item";
+      break;
+    case Want::kCode:
+      if (r.item == nullptr ||
+          (r.item->type != ItemType::kCode && r.item->type != ItemType::kYesNo)) {
+        problem = "must be a code or yes/no item";
+      }
+      break;
+  }
+  if (!problem.empty()) {
+    Fail(n, what + ": '" + text + "' (" + type + ") " + problem);
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::optional<ItemSource> OutcomesLoader::ReadSource(const Protocol& p, const YAML::Node& n,
+                                                     const std::string& what, Want want,
+                                                     const std::string& unit,
+                                                     const std::vector<std::string>& keys) {
+  ItemSource s;
+  const size_t before = errors_->size();
+  if (n.IsScalar()) {
+    if (auto r = Resolve(p, n, what, want, unit)) s.value = r->ref;
+    if (errors_->size() != before) return std::nullopt;
+    return s;
+  }
+  if (!n.IsMap()) {
+    Fail(n.IsDefined() ? n : root_["sources"], what + " is missing (form.item or a mapping)");
+    return std::nullopt;
+  }
+  std::vector<std::string> known = keys;
+  known.insert(known.begin(), "value");
+  CheckKeys(n, known, ("sources " + what).c_str());
+  auto value = Resolve(p, n["value"], what + " 'value'", want, unit);
+  if (!value) return std::nullopt;
+  s.value = value->ref;
+  const std::string value_unit = value->unit ? value->unit->code() : unit;
+  auto part = [&](const char* key, Want w, const std::string& u) -> std::optional<SourceRef> {
+    if (!n[key].IsDefined()) return std::nullopt;
+    auto r = Resolve(p, n[key], what + " '" + key + "'", w, u);
+    if (!r) return std::nullopt;
+    return r->ref;
+  };
+  s.uln = part("uln", Want::kQuantity, value_unit);
+  s.lln = part("lln", Want::kQuantity, value_unit);
+  s.fio2 = part("fio2", Want::kQuantity, "%");
+  s.date = part("date", Want::kDate, "");
+  // A code (or yes/no) the value or `when` must equal: one of the item's codes.
+  auto code = [&](const char* key, const std::optional<Resolved>& item) -> std::string {
+    std::string text = Text(n, key, false);
+    if (text.empty() || !item || item->item == nullptr) return text;
+    const ItemDefinition& d = *item->item;
+    bool ok = d.type == ItemType::kYesNo && (text == "yes" || text == "no");
+    for (const auto& c : d.codes) ok = ok || c.code == text;
+    if (!ok) Fail(n[key], what + ": '" + text + "' is not a value of " + item->ref.Name());
+    return text;
+  };
+  if (n["equals"].IsDefined()) {
+    if (want != Want::kCode) Fail(n["equals"], what + ": 'equals' needs a code or yes/no value");
+    s.equals = code("equals", value);
+  }
+  if (n["when"].IsDefined()) {
+    auto when = Resolve(p, n["when"], what + " 'when'", Want::kCode, "");
+    if (when) {
+      s.when = when->ref;
+      if (when->ref.form != s.value.form) {
+        Fail(n["when"], what + ": 'when' must be an item of form " + s.value.form);
+      }
+    }
+    s.when_equals = code("when_equals", when);
+    if (s.when_equals.empty()) Fail(n, what + ": 'when' needs 'when_equals'");
+  }
+  if (errors_->size() != before) return std::nullopt;
+  return s;
+}
+
+void OutcomesLoader::BuildSources(Protocol& p) {
+  if (!root_.IsDefined() || !root_.IsMap() || !p.outcomes) return;
+  const YAML::Node n = root_["sources"];
+  if (!n.IsDefined()) return;
+  if (!n.IsMap()) {
+    Fail(n, "'sources' must be a mapping (docs/outcomes.md)");
+    return;
+  }
+  // Without forms (no forms.yaml, or one with errors, reported by its loader) there is nothing
+  // to check the sources against: they are left out, and the derivations say so when asked.
+  if (!p.forms) return;
+  const size_t before = errors_->size();
+  Outcomes& o = *p.outcomes;
+  CheckKeys(n,
+            {"baseline_visit", "week8_visit", "baseline_missing_d0", "tis", "enzymes", "labs",
+             "respiratory", "prednisone_equivalent"},
+            "'sources'");
+  OutcomeSources s;
+  for (auto [key, out] :
+       {std::pair{"baseline_visit", &s.baseline_visit}, std::pair{"week8_visit", &s.week8_visit}}) {
+    *out = Text(n, key, true);
+    if (!out->empty() && (!p.schedule || !p.schedule->FindVisit(*out))) {
+      Fail(n[key], std::string("'") + key + "': visit '" + *out + "' is not in schedule.yaml");
+    }
+  }
+  const std::string fallback = Text(n, "baseline_missing_d0", true);
+  if (!fallback.empty()) {
+    if (!IsParameterName(fallback)) {
+      Fail(n["baseline_missing_d0"], "'baseline_missing_d0' must name a parameter");
+    } else if (auto r = Choice(p, fallback, {"latest_before", "none"})) {
+      s.fallback = *r == "none" ? BaselineFallback::kNone : BaselineFallback::kLatestBeforeDay0;
+    }
+  }
+
+  // The TIS's five eCRF measures (the enzyme is `enzymes`).
+  const YAML::Node tis = n["tis"];
+  if (!tis.IsMap()) {
+    Fail(tis.IsDefined() ? tis : n, "missing 'sources: tis' (a mapping of the core set measures)");
+  } else {
+    CheckKeys(tis, {"physician_global", "patient_global", "mmt", "haq", "extramuscular"},
+              "'sources: tis'");
+    for (auto [key, out] : {std::pair{"physician_global", &s.physician_global},
+                            std::pair{"patient_global", &s.patient_global},
+                            std::pair{"extramuscular", &s.extramuscular}}) {
+      if (auto r = ReadSource(p, tis[key], std::string("tis.") + key, Want::kQuantity, "cm", {})) {
+        *out = *r;
+      }
+    }
+    if (auto r = ReadSource(p, tis["haq"], "tis.haq", Want::kNumber, "", {})) s.haq = *r;
+    const YAML::Node mmt = tis["mmt"];
+    const auto& max = o.Measure(CoreSetMeasure::kMmt).range;
+    if (!mmt.IsMap()) {
+      Fail(mmt.IsDefined() ? mmt : tis,
+           "'tis.mmt' must map each MMT maximum (tis_mmt_max) to its total: {\"150\": "
+           "derived.mmt8_total_150}");
+    } else {
+      bool found = false;
+      for (const auto& kv : mmt) {
+        auto m = Rational::Parse(kv.first.Scalar());
+        if (!m) {
+          Fail(kv.first, "'tis.mmt': '" + kv.first.Scalar() + "' is not an MMT maximum");
+          continue;
+        }
+        auto r = ReadSource(p, kv.second, "tis.mmt." + kv.first.Scalar(), Want::kNumber, "", {});
+        if (r && max && *m == *max) {
+          s.mmt = *r;
+          found = true;
+        }
+      }
+      if (!found && max) {
+        Fail(mmt,
+             "'tis.mmt' has no total for the MMT maximum " + max->ToString() + " (tis_mmt_max)");
+      }
+    }
+  }
+
+  const YAML::Node enzymes = n["enzymes"];
+  if (!enzymes.IsMap()) {
+    Fail(enzymes.IsDefined() ? enzymes : n,
+         "missing 'sources: enzymes' (enzyme id -> {value, uln})");
+  } else {
+    for (const auto& e : o.enzymes) {
+      if (!enzymes[e.id].IsDefined()) {
+        Fail(enzymes, "'sources: enzymes' has no source for TIS enzyme '" + e.id + "'");
+      }
+    }
+    for (const auto& kv : enzymes) {
+      const std::string id = kv.first.Scalar();
+      if (std::none_of(o.enzymes.begin(), o.enzymes.end(),
+                       [&](const EnzymeDefinition& e) { return e.id == id; })) {
+        Fail(kv.first, "'sources: enzymes': '" + id + "' is not a TIS enzyme of 'tis'");
+        continue;
+      }
+      auto r = ReadSource(p, kv.second, "enzymes." + id, Want::kQuantity, "U/L", {"uln"});
+      if (!r) continue;
+      if (!r->uln) Fail(kv.second, "enzymes." + id + " needs its 'uln'");
+      s.enzymes.emplace_back(id, *r);
+    }
+  }
+
+  const YAML::Node labs = n["labs"];
+  if (!labs.IsMap()) {
+    Fail(labs.IsDefined() ? labs : n,
+         "missing 'sources: labs' (CTCAE term id -> {value, uln|lln})");
+  } else {
+    if (labs["date"].IsDefined()) {
+      if (auto r = Resolve(p, labs["date"], "labs.date", Want::kDate, "")) s.lab_date = r->ref;
+    }
+    for (const auto& t : o.ctcae) {
+      if (!labs[t.id].IsDefined()) {
+        Fail(labs, "'sources: labs' says nothing of CTCAE term '" + t.id +
+                       "' (give its items or write 'not_collected')");
+      }
+    }
+    for (const auto& kv : labs) {
+      const std::string id = kv.first.Scalar();
+      if (id == "date") continue;
+      const CtcaeTerm* term = o.FindTerm(id);
+      if (term == nullptr) {
+        Fail(kv.first, "'sources: labs': '" + id + "' is not a CTCAE term of 'ctcae'");
+        continue;
+      }
+      if (kv.second.IsScalar() && kv.second.Scalar() == "not_collected") {
+        s.labs_not_collected.push_back(id);
+        continue;
+      }
+      auto r = ReadSource(p, kv.second, "labs." + id, Want::kQuantity, "", {"uln", "lln"});
+      if (!r) continue;
+      // The value's kind must be one the criteria can grade, with the limits they need.
+      const ItemDefinition* item = p.forms->FindForm(r->value.form)->FindItem(r->value.item);
+      for (const auto& c : term->criteria) {
+        if (c.reference == CtcaeReference::kUln && !r->uln) {
+          Fail(kv.second, "labs." + id + " needs 'uln' (" + c.text + ")");
+          break;
+        }
+        if (c.reference == CtcaeReference::kLln && !r->lln) {
+          Fail(kv.second, "labs." + id + " needs 'lln' (" + c.text + ")");
+          break;
+        }
+        if (c.reference == CtcaeReference::kAbsolute && item != nullptr &&
+            std::none_of(c.limits.begin(), c.limits.end(), [&](const ExactQuantity& l) {
+              return l.unit.dim() == item->canonical.dim();
+            })) {
+          Fail(kv.second, "labs." + id + ": " + r->value.Name() + " in '" + item->canonical.code() +
+                              "' cannot be graded against " + c.text);
+          break;
+        }
+      }
+      s.labs.emplace_back(id, *r);
+    }
+  }
+
+  const YAML::Node resp = n["respiratory"];
+  if (!resp.IsMap()) {
+    Fail(resp.IsDefined() ? resp : n, "missing 'sources: respiratory' (a mapping)");
+  } else {
+    CheckKeys(resp,
+              {"pao2", "spo2", "fvc_percent", "dlco_percent", "hrct_extent", "symptom_onset",
+               "supplemental_oxygen", "death"},
+              "'sources: respiratory'");
+    struct Spec {
+      const char* key;
+      ItemSource* out;
+      Want want;
+      const char* unit;
+      std::vector<std::string> keys;
+    };
+    const Spec specs[] = {
+        {"pao2", &s.pao2, Want::kQuantity, "mm[Hg]", {"fio2", "date"}},
+        {"spo2", &s.spo2, Want::kQuantity, "%", {"fio2", "date"}},
+        {"fvc_percent", &s.fvc_percent, Want::kQuantity, "%", {"date"}},
+        {"dlco_percent", &s.dlco_percent, Want::kQuantity, "%", {"date"}},
+        {"hrct_extent", &s.hrct_extent, Want::kQuantity, "%", {"date"}},
+        {"symptom_onset", &s.symptom_onset, Want::kDate, "", {}},
+        {"supplemental_oxygen", &s.supplemental_oxygen, Want::kCode, "", {"equals", "date"}},
+        {"death", &s.death, Want::kCode, "", {"equals", "date"}},
+    };
+    for (const auto& spec : specs) {
+      auto r = ReadSource(p, resp[spec.key], std::string("respiratory.") + spec.key, spec.want,
+                          spec.unit, spec.keys);
+      if (!r) continue;
+      if (spec.want == Want::kCode && r->equals.empty()) {
+        Fail(resp[spec.key], std::string("respiratory.") + spec.key + " needs 'equals'");
+      }
+      *spec.out = *r;
+    }
+  }
+  if (auto r = ReadSource(p, n["prednisone_equivalent"], "prednisone_equivalent", Want::kQuantity,
+                          "mg/d", {"when", "when_equals"})) {
+    s.prednisone_equivalent = *r;
+  }
+  if (errors_->size() == before) o.sources = std::move(s);
 }
 
 }  // namespace internal

@@ -32,7 +32,29 @@ class OutcomesLoader : public ParameterFile {
   // absent or has errors (they are recorded).
   void Build(Protocol& p);
 
+  // Step 4 (once p.forms is built, after Build): reads `sources` into p.outcomes->sources and
+  // checks every referenced form.item or derived value against forms.yaml: it exists, and its
+  // type and unit fit the input ("outcomes.yaml:336:10: tis.haq: 'total' is not an item of form
+  // haq_di"). Does nothing when p.outcomes or p.forms is empty (no forms.yaml,
+  // or errors already reported) or the file has no `sources`.
+  void BuildSources(Protocol& p);
+
  private:
+  // What an input must be: a quantity of the kind of `unit` ("" any quantity), a number, a
+  // date, or a code / yes-no item.
+  enum class Want : uint8_t { kQuantity, kNumber, kDate, kCode };
+  struct Resolved {
+    SourceRef ref;
+    const ItemDefinition* item = nullptr;  // nullptr for a derived value
+    std::optional<Unit> unit;              // a quantity's (canonical) unit
+  };
+  std::optional<Resolved> Resolve(const Protocol& p, const YAML::Node& n, const std::string& what,
+                                  Want want, const std::string& unit);
+  // A scalar (the value) or a mapping {value, and the `keys` allowed of uln, lln, fio2, date,
+  // equals, when, when_equals}.
+  std::optional<ItemSource> ReadSource(const Protocol& p, const YAML::Node& n,
+                                       const std::string& what, Want want, const std::string& unit,
+                                       const std::vector<std::string>& keys);
   std::optional<std::string> Choice(const Protocol& p, const std::string& name,
                                     const std::vector<std::string>& allowed);
   // A number written as decimal text or as the name of a parameter. A parameter that is a

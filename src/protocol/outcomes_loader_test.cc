@@ -197,5 +197,80 @@ TEST(OutcomesLoaderTest, YamlSyntaxErrorHasLineAndColumn) {
   EXPECT_EQ(r.errors[0].code, ErrorCode::kParse);
 }
 
+// ---- sources (outcomes.yaml `sources`, checked against forms.yaml) ----
+
+void ExpectErrorContaining(const TempProtocol& copy, const std::string& part) {
+  CheckResult r = Check(copy.dir());
+  EXPECT_EQ(r.protocol, nullptr);
+  const std::string all = AllMessages(r.errors);
+  EXPECT_NE(all.find(part), std::string::npos) << "want: " << part << "\ngot:\n" << all;
+}
+
+TEST(OutcomesLoaderTest, SourcesOfTheRealDefinitions) {
+  auto loaded = Load("protocols/promis-mda5");
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  ASSERT_TRUE((*loaded)->outcomes->sources.has_value());
+  const OutcomeSources& s = *(*loaded)->outcomes->sources;
+  EXPECT_EQ(s.baseline_visit, "D0");
+  EXPECT_EQ(s.fallback, BaselineFallback::kLatestBeforeDay0);
+  EXPECT_EQ(s.physician_global.value.Name(), "physician_global.vas");
+  EXPECT_EQ(s.mmt.value.Name(), "derived.mmt8_total_150");
+  EXPECT_EQ(s.mmt.value.form, "mmt8");
+  EXPECT_EQ(s.haq.value.Name(), "derived.haq_di");
+  EXPECT_EQ(s.enzymes.size(), 5u);
+  EXPECT_EQ(s.labs.size(), 12u);  // 15 terms, 3 not collected
+  EXPECT_EQ(s.labs_not_collected.size(), 3u);
+  EXPECT_EQ(s.pao2.fio2->Name(), "abg.fio2");
+  EXPECT_EQ(s.death.equals, "death");
+}
+
+TEST(OutcomesLoaderTest, TheMmtSourceFollowsTheMmtMaximum) {
+  TempProtocol copy;
+  copy.Replace("outcomes.yaml", "value: \"150\"", "value: \"80\"");
+  auto loaded = Load(copy.dir());
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_EQ((*loaded)->outcomes->sources->mmt.value.Name(), "derived.mmt8_total_80");
+  TempProtocol none;
+  none.Replace("outcomes.yaml", "value: \"150\"", "value: \"260\"");
+  ExpectErrorContaining(none, "'tis.mmt' has no total for the MMT maximum 260 (tis_mmt_max)");
+}
+
+TEST(OutcomesLoaderTest, SourcesMustNameItemsOfFittingTypeAndUnit) {
+  TempProtocol unknown;
+  unknown.Replace("outcomes.yaml", "haq: derived.haq_di", "haq: haq_di.total");
+  ExpectError(unknown, Where(unknown.file("outcomes.yaml"), "haq_di.total") +
+                           ": tis.haq: 'total' is not an item of form haq_di");
+  TempProtocol unit;
+  unit.Replace("outcomes.yaml", "physician_global: physician_global.vas",
+               "physician_global: safety_labs.alt");
+  ExpectError(unit, Where(unit.file("outcomes.yaml"), "safety_labs.alt       ") +
+                        ": tis.physician_global: 'safety_labs.alt' (quantity) must be a quantity "
+                        "convertible to 'cm', not 'U/L'");
+  TempProtocol type;
+  type.Replace("outcomes.yaml", "symptom_onset: medical_history.resp_symptom_onset",
+               "symptom_onset: medical_history.anti_mda5");
+  ExpectErrorContaining(type,
+                        "respiratory.symptom_onset: 'medical_history.anti_mda5' (code) must "
+                        "be a date item");
+  TempProtocol code;
+  code.Replace("outcomes.yaml", "equals: death,", "equals: dead,");
+  ExpectErrorContaining(code, "respiratory.death: 'dead' is not a value of end_of_study.status");
+  TempProtocol range;
+  range.Replace("outcomes.yaml", "{value: safety_labs.alt, uln: safety_labs.alt_uln}\n    ast:",
+                "{value: safety_labs.alt}\n    ast:");
+  ExpectErrorContaining(range, "enzymes.alt needs its 'uln'");
+}
+
+TEST(OutcomesLoaderTest, EveryCtcaeTermHasASourceOrIsNotCollected) {
+  TempProtocol copy;
+  copy.Replace("outcomes.yaml",
+               "    ggt_increased: not_collected         # no GGT item in forms.yaml\n", "");
+  ExpectErrorContaining(copy, "'sources: labs' says nothing of CTCAE term 'ggt_increased'");
+  TempProtocol lln;
+  lln.Replace("outcomes.yaml", "{value: safety_labs.anc, lln: safety_labs.anc_lln}",
+              "{value: safety_labs.anc}");
+  ExpectErrorContaining(lln, "labs.neutrophil_count_decreased needs 'lln' (grade 1: < 1 x LLN)");
+}
+
 }  // namespace
 }  // namespace trial::protocol

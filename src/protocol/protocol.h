@@ -324,6 +324,48 @@ struct RespiratoryDefinitions {
   int follow_up_days = 0;       // time to respiratory failure or death is censored at this day
 };
 
+// Where the derivations (service/derived.h) read an engine input from in the eCRF: outcomes.yaml
+// `sources`, checked by the loader against forms.yaml (item exists, type and unit fit).
+struct SourceRef {
+  std::string form;      // the form the value is collected on (a derived value: its form)
+  std::string item;      // the item id, or the derived value's id
+  bool derived = false;  // a derived value of forms.yaml (mmt8_total_150, haq_di, ...)
+  bool Empty() const { return item.empty(); }
+  // "physician_global.vas", "derived.mmt8_total_150": what outcomes.yaml wrote.
+  std::string Name() const { return (derived ? std::string("derived") : form) + "." + item; }
+};
+
+// One input: its value and the items that go with it (each optional, per input).
+struct ItemSource {
+  SourceRef value;
+  std::optional<SourceRef> uln, lln;  // a lab's reference range
+  std::optional<SourceRef> fio2;      // the FiO2 an oxygenation value was taken on
+  std::optional<SourceRef> date;      // the sample's date (else the visit date)
+  std::string equals;                 // a code or yes/no item: the fact holds when equal
+  std::optional<SourceRef> when;      // only instances where `when` equals `when_equals`
+  std::string when_equals;
+};
+
+// What a measure missing at the baseline visit is taken from (Q-OUTCOME-BASELINE).
+enum class BaselineFallback : uint8_t {
+  kNone,              // missing at the baseline visit: the baseline is missing
+  kLatestBeforeDay0,  // the latest value at a visit before the baseline visit (screening)
+};
+
+struct OutcomeSources {
+  std::string baseline_visit;  // D0
+  std::string week8_visit;     // W8: the week-8 respiratory changes
+  BaselineFallback fallback = BaselineFallback::kLatestBeforeDay0;
+  ItemSource physician_global, patient_global, mmt, haq, extramuscular;  // mmt: by tis_mmt_max
+  std::vector<std::pair<std::string, ItemSource>> enzymes;  // enzyme id -> value and ULN
+  std::optional<SourceRef> lab_date;                        // the lab sample's date
+  std::vector<std::pair<std::string, ItemSource>> labs;     // CTCAE term id -> value, ULN/LLN
+  std::vector<std::string> labs_not_collected;              // terms the eCRF does not collect
+  ItemSource pao2, spo2, fvc_percent, dlco_percent, hrct_extent;
+  ItemSource symptom_onset, supplemental_oxygen, death;
+  ItemSource prednisone_equivalent;
+};
+
 struct Outcomes {
   PercentReading tis_reading = PercentReading::kScaleRange;
   EnzymeNormalBaseline enzyme_normal_baseline = EnzymeNormalBaseline::kZeroPoints;
@@ -337,6 +379,8 @@ struct Outcomes {
   std::vector<CtcaeTerm> ctcae;
   int possible_ae_grade = 0;  // a lab graded at or above this is flagged as a possible AE
   RespiratoryDefinitions respiratory;
+  // outcomes.yaml `sources` (optional in the file; the derivations need it).
+  std::optional<OutcomeSources> sources;
 
   const TisMeasure& Measure(CoreSetMeasure m) const { return measures[static_cast<int>(m)]; }
   const CtcaeTerm* FindTerm(const std::string& id) const;
