@@ -50,6 +50,17 @@ for q in Q-WINDOW-ENDS Q-ERYTHEMA-AB-IGNE Q-IN4-ROUTE Q-HBV-UNIT Q-RPILD Q-EX12-
 done
 grep -q "change it: dose_count = 4 (schedule.yaml)" "$tmp/out"
 check "protocol questions names the file of a schedule parameter" $?
+# Issue 5 acceptance: the dose, dose count, route and window readings, with their parameters.
+for q in Q-DOSE-CAP Q-ROUTE Q-VISIT-WINDOW Q-DOSING-WEIGHT Q-INITIATION; do
+  grep -q "\[$q\]" "$tmp/out"
+  check "protocol questions lists $q" $?
+done
+for reading in "change it: dose_mg_per_kg = 8 'mg/kg'" "change it: dosing_route = \"IV\"" \
+               "change it: visit_window = 3 days" "change it: dose_cap = 800 'mg'" \
+               "change it: initiation_thresholds = \"apply\""; do
+  grep -qF "$reading" "$tmp/out"
+  check "protocol questions shows the reading: $reading" $?
+done
 
 # 2b. Data present but unusable is reported on stderr, the JSON on stdout stays the profile's.
 # Give the weight observation a date without a day.

@@ -1,7 +1,8 @@
 // eCRF data entry (service/data_entry.h) against a real SQLite store: values are validated,
 // normalized and stored; rejected values leave nothing behind; edit-check findings come back.
-// SQLite only: the service adds no SQL of its own (it uses RecordItem and ItemHistory, which
-// tests/store_test.cc runs on both backends).
+// SQLite only: the service adds no SQL of its own (it uses RecordItem, RecordItems and
+// ItemHistory, which tests/store_test.cc and tests/journey_test.cc run on both backends, with the
+// import refused by the store and the CLI journeys).
 #include "service/data_entry.h"
 
 #include <gmock/gmock.h>

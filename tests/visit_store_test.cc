@@ -11,6 +11,7 @@
 
 #include "app/wiring.h"
 #include "cli/cli.h"
+#include "cli_journey.h"
 #include "protocol/protocol.h"
 #include "randomization/random.h"
 #include "service/kits.h"
@@ -513,42 +514,6 @@ TEST_P(VisitTest, VerifyAuditDetectsATamperedRowOfEachNewTable) {
 }
 
 // ---- the journey through the command line ----
-
-// Runs `trial` commands against this test's database with a simulated clock set to `today_`.
-class Journey {
- public:
-  explicit Journey(std::string db) : db_(std::move(db)) {
-    env_ = app::ProductionEnvironment();
-    env_.clock = [this] {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "T10:%02d:%02d.%06dZ", tick_ / 60 % 60, tick_ % 60, tick_);
-      ++tick_;
-      return today_.ToString() + buf;
-    };
-  }
-  // Runs one command; returns its exit code, output in out_ and err_.
-  int Run(std::vector<std::string> args) {
-    args.insert(args.end(), {"--db", db_});
-    std::ostringstream out, err;
-    int code = cli::Run(args, out, err, env_);
-    out_ = out.str();
-    err_ = err.str();
-    return code;
-  }
-  Date today_ = *Date::FromYmd(2026, 7, 13);
-  std::string out_, err_;
-
- private:
-  std::string db_;
-  cli::Environment env_;
-  int tick_ = 0;
-};
-
-#define RUN_OK(j, ...)                                      \
-  do {                                                      \
-    int code_ = (j).Run(__VA_ARGS__);                       \
-    ASSERT_EQ(code_, cli::kExitOk) << (j).err_ << (j).out_; \
-  } while (0)
 
 TEST_P(VisitTest, OneSubjectFromD0ToW8ThroughTheCommandLine) {
   Journey j(path_);

@@ -93,6 +93,7 @@ int DataSet(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   out << k.visit << " " << k.form << "." << k.item;
   if (k.repeat != 0) out << " #" << k.repeat;
   out << " = " << outcome->stored.value << " (version " << outcome->stored.version << ")\n";
+  for (const auto& voided : outcome->stored.voided_signatures) out << voided << "\n";
   PrintFindings(outcome->findings, out);
   PrintQueries(outcome->queries, out);
   return kExitOk;
@@ -144,6 +145,7 @@ int DataImport(const std::vector<std::string>& args, std::ostream& out, std::ost
     out << s.key.visit << " " << s.key.form << "." << s.key.item;
     if (s.key.repeat != 0) out << " #" << s.key.repeat;
     out << " = " << s.value << " (version " << s.version << ")\n";
+    for (const auto& voided : s.voided_signatures) out << voided << "\n";
   }
   PrintFindings(outcome->findings, out);
   PrintQueries(outcome->queries, out);

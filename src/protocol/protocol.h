@@ -184,6 +184,10 @@ struct LabRule {
 
 struct DoseModification {
   std::vector<LabRule> labs;
+  // The label's initiation thresholds (schedule.yaml `dose_modification.initiation`, FACTS.md
+  // §3.3): checked with `labs` before the first dose only (while no dose has been given); empty
+  // when the parameter initiation_thresholds is "ignore".
+  std::vector<LabRule> initiation;
   int lab_max_age_days = 0;      // a lab older than this before the dose date is stale
   int resume_reduced_doses = 0;  // reduced doses after a kReducedDose hold
 };

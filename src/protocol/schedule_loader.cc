@@ -505,7 +505,7 @@ void ScheduleLoader::BuildModification(const Protocol& p, Schedule& s) {
          "checked against labs)");
     return;
   }
-  CheckKeys(n, {"labs"}, "'dose_modification'");
+  CheckKeys(n, {"labs", "initiation"}, "'dose_modification'");
   DoseModification& m = s.modification;
   m.lab_max_age_days = DaysParam(p, "lab_max_age", 0).value_or(0);
   m.resume_reduced_doses = CountParam(p, "resume_reduced_doses", 0).value_or(0);
@@ -514,18 +514,38 @@ void ScheduleLoader::BuildModification(const Protocol& p, Schedule& s) {
     Fail(labs.IsDefined() ? labs : n, "'labs' must be a non-empty list of lab rules");
     return;
   }
-  std::set<std::string> ids, analytes;
-  for (const auto& l : labs) {
+  std::set<std::string> ids;  // lab rule ids, unique across both lists
+  m.labs = BuildLabRules(p, labs, "'labs'", ids);
+  // The initiation thresholds are optional; with them, the parameter initiation_thresholds
+  // says whether they apply ([Q-INITIATION] in PROMIS-MDA5).
+  YAML::Node initiation = n["initiation"];
+  if (!initiation.IsDefined() || initiation.IsNull()) return;
+  if (!initiation.IsSequence() || initiation.size() == 0) {
+    Fail(initiation, "'initiation' must be a non-empty list of lab rules");
+    return;
+  }
+  auto rules = BuildLabRules(p, initiation, "'initiation'", ids);
+  auto applies = StringParam(p, "initiation_thresholds", {"apply", "ignore"});
+  if (applies && *applies == "apply") m.initiation = std::move(rules);
+}
+
+std::vector<LabRule> ScheduleLoader::BuildLabRules(const Protocol& p, const YAML::Node& list,
+                                                   const std::string& where,
+                                                   std::set<std::string>& ids) {
+  std::vector<LabRule> out;
+  std::set<std::string> analytes;  // one rule per analyte within a list
+  for (const auto& l : list) {
     auto rule = BuildLabRule(p, l);
     if (!rule) continue;
     if (!ids.insert(rule->id).second) Fail(l["id"], "duplicate lab rule id '" + rule->id + "'");
     for (const auto& a : rule->analytes) {
       if (!analytes.insert(a).second) {
-        Fail(l["analytes"], "analyte '" + a + "' is already used by another lab rule");
+        Fail(l["analytes"], "analyte '" + a + "' is already used by another lab rule of " + where);
       }
     }
-    m.labs.push_back(std::move(*rule));
+    out.push_back(std::move(*rule));
   }
+  return out;
 }
 
 std::optional<LabRule> ScheduleLoader::BuildLabRule(const Protocol& p, const YAML::Node& n) {

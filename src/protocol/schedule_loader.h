@@ -8,6 +8,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ class ScheduleLoader : public ParameterFile {
   void BuildDosing(const Protocol& p, Schedule& s);
   void BuildModification(const Protocol& p, Schedule& s);
   std::optional<LabRule> BuildLabRule(const Protocol& p, const YAML::Node& n);
+  // The rules of one list (`where` names it in errors): ids unique across `ids` (updated),
+  // analytes unique within the list.
+  std::vector<LabRule> BuildLabRules(const Protocol& p, const YAML::Node& list,
+                                     const std::string& where, std::set<std::string>& ids);
 
   size_t errors_before_ = 0;
 };

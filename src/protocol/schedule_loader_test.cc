@@ -119,8 +119,9 @@ TEST(ScheduleLoaderTest, TheRealScheduleLoads) {
 TEST(ScheduleLoaderTest, TheScheduleQuestionsNameTheirParameters) {
   auto loaded = Load("protocols/promis-mda5");
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
-  for (const char* id : {"Q-DOSE-COUNT", "Q-DOSE", "Q-ROUTE", "Q-DOSING-WEIGHT", "Q-DOSE-CAP",
-                         "Q-VISIT-WINDOW", "Q-TRANSAMINASE-PERSISTENCE", "Q-LAB-FRESHNESS"}) {
+  for (const char* id :
+       {"Q-DOSE-COUNT", "Q-DOSE", "Q-ROUTE", "Q-DOSING-WEIGHT", "Q-DOSE-CAP", "Q-VISIT-WINDOW",
+        "Q-TRANSAMINASE-PERSISTENCE", "Q-LAB-FRESHNESS", "Q-INITIATION"}) {
     bool found = false;
     for (const auto& q : (*loaded)->questions) {
       if (q.id != id) continue;
@@ -135,6 +136,46 @@ TEST(ScheduleLoaderTest, TheScheduleQuestionsNameTheirParameters) {
       EXPECT_EQ(fs::path(param.origin).filename(), "schedule.yaml");
     }
   }
+}
+
+// FACTS.md §3.3: do not initiate if ANC < 2000/mm3, platelets < 100,000/mm3, ALT/AST > 1.5 x ULN.
+TEST(ScheduleLoaderTest, TheInitiationThresholdsLoad) {
+  auto loaded = Load("protocols/promis-mda5");
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  const auto& init = (*loaded)->schedule->modification.initiation;
+  ASSERT_EQ(init.size(), 3u);
+  EXPECT_EQ(init[0].id, "initiation_neutrophils");
+  EXPECT_EQ(init[0].analytes, std::vector<std::string>{"anc"});
+  EXPECT_EQ(init[0].bands[0].bound, Bound::kBelow);
+  EXPECT_EQ(init[0].bands[0].limit, 2000);  // FACTS §3.3
+  EXPECT_EQ(init[0].bands[0].action, DoseAction::kHold);
+  EXPECT_EQ(init[1].bands[0].bound, Bound::kBelow);
+  EXPECT_EQ(init[1].bands[0].limit, 100000);  // FACTS §3.3
+  EXPECT_EQ(init[2].measure, LabMeasure::kTimesUln);
+  EXPECT_EQ(init[2].analytes, (std::vector<std::string>{"alt", "ast"}));
+  EXPECT_EQ(init[2].bands[0].bound, Bound::kAbove);
+  EXPECT_EQ(init[2].bands[0].limit, 1.5);  // FACTS §3.3
+}
+
+TEST(ScheduleLoaderTest, InitiationThresholdsCanBeIgnored) {
+  TempProtocol copy;
+  copy.Replace("schedule.yaml", "value: '\"apply\"'", "value: '\"ignore\"'");
+  auto loaded = Load(copy.dir());
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_TRUE((*loaded)->schedule->modification.initiation.empty());
+  EXPECT_EQ((*loaded)->schedule->modification.labs.size(), 3u);
+}
+
+TEST(ScheduleLoaderErrorTest, InitiationThresholdsParameterAndRules) {
+  TempProtocol copy;
+  copy.Replace("schedule.yaml", "value: '\"apply\"'", "value: '\"yes\"'");
+  copy.Replace("schedule.yaml", "    - id: initiation_platelets\n", "    - id: platelets\n");
+  const fs::path f = copy.file("schedule.yaml");
+  ExpectError(copy, Where(f, "'\"yes\"'") +
+                        ": parameter 'initiation_thresholds' must be one of \"apply\", "
+                        "\"ignore\" (written '\"apply\"')");
+  ExpectError(copy, Where(f, "platelets\n      name: platelet count before the first dose") +
+                        ": duplicate lab rule id 'platelets'");
 }
 
 TEST(ScheduleLoaderTest, FiveDosesGiveTheWeekEightDose) {
@@ -317,8 +358,9 @@ TEST(ScheduleLoaderErrorTest, SeverityMustDecreaseDownTheBands) {
 
 TEST(ScheduleLoaderErrorTest, TimesUlnRuleHasNoUnitAndValueRuleNeedsOne) {
   TempProtocol copy;
-  copy.Replace("schedule.yaml", "      analytes: [platelets]\n      unit: /mm3\n",
-               "      analytes: [platelets]\n");
+  copy.Replace("schedule.yaml",
+               "      name: platelet count\n      analytes: [platelets]\n      unit: /mm3\n",
+               "      name: platelet count\n      analytes: [platelets]\n");
   ExpectError(copy, Where(copy.file("schedule.yaml"), "id: platelets") + ": missing 'unit'");
 }
 

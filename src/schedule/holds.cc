@@ -201,20 +201,27 @@ LabFinding Assess(const protocol::DoseModification& table, const LabRule& rule,
 DoseVerdict DecideDose(const protocol::DoseModification& table, const LabHistory& labs,
                        const std::vector<PastDecision>& history, Date dose_date) {
   DoseVerdict verdict;
-  DoseDecision from_labs = DoseDecision::kProceed;
-  for (const auto& rule : table.labs) {
-    for (const auto& analyte : rule.analytes) {
-      verdict.findings.push_back(Assess(table, rule, analyte, labs, dose_date));
-      from_labs = std::max(from_labs, verdict.findings.back().decision);
-    }
-  }
-
   std::vector<const PastDecision*> past;
   for (const auto& d : history) {
     if (d.date <= dose_date) past.push_back(&d);
   }
   std::stable_sort(past.begin(), past.end(),
                    [](const PastDecision* a, const PastDecision* b) { return a->date < b->date; });
+  // The initiation thresholds join the table while treatment has not started (no dose given).
+  const bool initiating = std::none_of(past.begin(), past.end(), [](const PastDecision* d) {
+    return d->decision == DoseDecision::kProceed || d->decision == DoseDecision::kReduce;
+  });
+  DoseDecision from_labs = DoseDecision::kProceed;
+  auto assess_all = [&](const std::vector<LabRule>& rules) {
+    for (const auto& rule : rules) {
+      for (const auto& analyte : rule.analytes) {
+        verdict.findings.push_back(Assess(table, rule, analyte, labs, dose_date));
+        from_labs = std::max(from_labs, verdict.findings.back().decision);
+      }
+    }
+  };
+  assess_all(table.labs);
+  if (initiating) assess_all(table.initiation);
   auto join = [](const std::vector<std::string>& items) {
     std::string out;
     for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;

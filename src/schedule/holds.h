@@ -1,8 +1,9 @@
 // Lab-based dose modification before each dose: proceed, reduce, hold or discontinue, from the
 // protocol's table (protocol::DoseModification, schedule.yaml `dose_modification`), the
-// subject's lab values and the decisions taken at earlier doses. A pure function: the dose date
-// is passed in. The table as shipped (FACTS.md §3.2) and its boundaries: docs/schedule.md.
-// Thread-safety: plain values and pure functions.
+// subject's lab values and the decisions taken at earlier doses, and before the first dose the
+// label's initiation thresholds (schedule.yaml `dose_modification.initiation`). A pure function:
+// the dose date is passed in. The table as shipped (FACTS.md §3.2) and its boundaries:
+// docs/schedule.md. Thread-safety: plain values and pure functions.
 #pragma once
 
 #include <cstdint>
@@ -61,9 +62,11 @@ struct LabFinding {
 
 struct DoseVerdict {
   DoseDecision decision = DoseDecision::kUnknown;
-  std::vector<std::string> causes;   // lab rule ids that decided (to record as PastDecision)
-  std::vector<LabFinding> findings;  // one per analyte of every rule, in table order
-  std::string explanation;           // "hold: ..." one line a clinician can check
+  std::vector<std::string> causes;  // lab rule ids that decided (to record as PastDecision)
+  // One per analyte of every rule, in table order (table.labs, then table.initiation before the
+  // first dose).
+  std::vector<LabFinding> findings;
+  std::string explanation;  // "hold: ..." one line a clinician can check
 };
 
 // The decision for a dose on `dose_date`. For each analyte the latest value on or before the
@@ -73,7 +76,11 @@ struct DoseVerdict {
 // is kUnknown. The first band whose bound holds decides, with the band's persistence counted on
 // consecutive earlier values. Then the history applies: an earlier kDiscontinue stays; after a
 // hold by a rule with Resume::kReducedDose, the next table.resume_reduced_doses doses are
-// reduced. Values and decisions dated after `dose_date` are ignored. Never fails.
+// reduced. Before the first dose (no kProceed or kReduce decision in `history` on or before
+// `dose_date`), table.initiation's rules (the label's "do not initiate" thresholds, FACTS.md
+// §3.3) are assessed the same way after table.labs, their findings after the table's: a value
+// past a threshold holds the dose, a missing or unusable value is kUnknown. Values and decisions
+// dated after `dose_date` are ignored. Never fails.
 DoseVerdict DecideDose(const protocol::DoseModification& table, const LabHistory& labs,
                        const std::vector<PastDecision>& history, Date dose_date);
 

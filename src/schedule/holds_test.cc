@@ -1,6 +1,7 @@
 // Tests of the lab-based dose modification (holds.h) with the real PROMIS-MDA5 table (FACTS.md
 // §3.2): each limit at and just beside it, in both count units, ALT/AST as multiples of the
-// ULN, persistence, missing and stale labs, and resumption after a hold.
+// ULN, persistence, missing and stale labs, and resumption after a hold; and the initiation
+// thresholds before the first dose (FACTS.md §3.3), each edge on both sides.
 #include "schedule/holds.h"
 
 #include <gtest/gtest.h>
@@ -14,7 +15,18 @@ using testing::D;
 using testing::Q;
 using testing::RealSchedule;
 
-const protocol::DoseModification& Table() { return RealSchedule().modification; }
+// The per-dose table (FACTS.md §3.2) alone: most tests below are about doses after the first,
+// so the label's initiation thresholds (FACTS.md §3.3) are left out of them; they have their own
+// tests at the end, with the table as shipped (RealTable).
+const protocol::DoseModification& RealTable() { return RealSchedule().modification; }
+const protocol::DoseModification& Table() {
+  static const protocol::DoseModification per_dose = [] {
+    protocol::DoseModification m = RealTable();
+    m.initiation.clear();
+    return m;
+  }();
+  return per_dose;
+}
 
 const Date kDose = D("2026-03-16");
 const Date kLabDay = D("2026-03-14");
@@ -252,6 +264,113 @@ TEST(HoldsTest, DiscontinuationIsFinal) {
   EXPECT_EQ(v.decision, DoseDecision::kDiscontinue);
   EXPECT_EQ(v.explanation, "discontinue: treatment was discontinued on 2026-03-02 (platelets)");
   EXPECT_EQ(v.findings.size(), 4u);  // the labs are still shown
+}
+
+// ---- the initiation thresholds (FACTS.md §3.3), before the first dose: history empty ----
+
+const LabFinding& RuleFinding(const DoseVerdict& v, const std::string& rule,
+                              const std::string& analyte) {
+  for (const auto& f : v.findings) {
+    if (f.rule_id == rule && f.analyte == analyte) return f;
+  }
+  static const LabFinding none;
+  ADD_FAILURE() << "no finding of " << rule << " for " << analyte;
+  return none;
+}
+
+DoseVerdict First(const LabHistory& labs, const std::vector<PastDecision>& history = {}) {
+  return DecideDose(RealTable(), labs, history, kDose);
+}
+
+TEST(HoldsInitiationTest, AllNormalInitiates) {
+  DoseVerdict v = First(Normal());
+  EXPECT_EQ(v.decision, DoseDecision::kProceed);
+  ASSERT_EQ(v.findings.size(), 8u);  // 4 of the per-dose table, then 4 of the initiation rules
+  EXPECT_EQ(v.findings[4].rule_id, "initiation_neutrophils");
+  EXPECT_EQ(RuleFinding(v, "initiation_neutrophils", "anc").explanation,
+            "anc 3.2 10*9/L = 3200 /mm3 on 2026-03-14: ANC >= 2000/mm3 (may initiate) -> proceed");
+}
+
+// ANC < 2000/mm3 does not initiate (FACTS §3.3); 2000 itself initiates.
+TEST(HoldsInitiationTest, NeutrophilThresholdInBothUnits) {
+  EXPECT_EQ(First(With("anc", Q(2000, "/mm3"))).decision, DoseDecision::kProceed);
+  EXPECT_EQ(First(With("anc", Q(2.0, "10*9/L"))).decision, DoseDecision::kProceed);
+  EXPECT_EQ(First(With("anc", Q(1999, "/mm3"))).decision, DoseDecision::kHold);
+  EXPECT_EQ(First(With("anc", Q(1.999, "10*9/L"))).decision, DoseDecision::kHold);
+  // 1.5 x10^9/L: the per-dose table proceeds (> 1000/mm3), the initiation rule holds.
+  DoseVerdict v = First(With("anc", Q(1.5, "10*9/L")));
+  EXPECT_EQ(v.decision, DoseDecision::kHold);
+  EXPECT_EQ(v.causes, std::vector<std::string>{"initiation_neutrophils"});
+  EXPECT_EQ(RuleFinding(v, "neutrophils", "anc").decision, DoseDecision::kProceed);
+  EXPECT_EQ(v.explanation,
+            "hold: anc 1.5 10*9/L = 1500 /mm3 on 2026-03-14: ANC < 2000/mm3 (do not initiate) "
+            "-> hold");
+  // After the first dose the same value proceeds.
+  EXPECT_EQ(First(With("anc", Q(1.5, "10*9/L")), {{D("2026-03-02"), DoseDecision::kProceed, {}}})
+                .decision,
+            DoseDecision::kProceed);
+}
+
+// Platelets < 100,000/mm3 does not initiate (FACTS §3.3); 100,000 itself initiates (the per-dose
+// table still holds 100,000: "50,000 to 100,000", FACTS §3.2).
+TEST(HoldsInitiationTest, PlateletThresholdInBothUnits) {
+  auto init = [](const Quantity& q) {
+    return RuleFinding(First(With("platelets", q)), "initiation_platelets", "platelets").decision;
+  };
+  EXPECT_EQ(init(Q(100000, "/mm3")), DoseDecision::kProceed);
+  EXPECT_EQ(init(Q(100, "10*9/L")), DoseDecision::kProceed);
+  EXPECT_EQ(init(Q(99999, "/mm3")), DoseDecision::kHold);
+  EXPECT_EQ(init(Q(99.999, "10*9/L")), DoseDecision::kHold);
+  EXPECT_EQ(First(With("platelets", Q(100.001, "10*9/L"))).decision, DoseDecision::kProceed);
+  DoseVerdict v = First(With("platelets", Q(90, "10*9/L")));
+  EXPECT_EQ(v.decision, DoseDecision::kHold);
+  EXPECT_EQ(v.causes, (std::vector<std::string>{"platelets", "initiation_platelets"}));
+  EXPECT_NE(v.explanation.find("platelets < 100,000/mm3 (do not initiate) -> hold"),
+            std::string::npos)
+      << v.explanation;
+}
+
+// ALT/AST > 1.5 x ULN does not initiate (FACTS §3.3); 1.5 x ULN itself initiates.
+TEST(HoldsInitiationTest, TransaminaseThreshold) {
+  const Quantity uln = Q(40, "U/L");
+  EXPECT_EQ(First(With("alt", Q(60, "U/L"), uln)).decision, DoseDecision::kProceed);  // 1.5 x
+  EXPECT_EQ(First(With("ast", Q(60, "U/L"), uln)).decision, DoseDecision::kProceed);
+  EXPECT_EQ(First(With("alt", Q(60.04, "U/L"), uln)).decision, DoseDecision::kHold);  // 1.501 x
+  DoseVerdict v = First(With("ast", Q(61, "U/L"), uln));
+  EXPECT_EQ(v.decision, DoseDecision::kHold);
+  EXPECT_EQ(v.causes, std::vector<std::string>{"initiation_transaminases"});
+  EXPECT_EQ(RuleFinding(v, "initiation_transaminases", "ast").explanation,
+            "ast 61 U/L = 1.525 x ULN (ULN 40 U/L) on 2026-03-14: ALT/AST > 1.5 x ULN (do not "
+            "initiate) -> hold");
+}
+
+TEST(HoldsInitiationTest, MissingLabsAreUnknown) {
+  LabHistory labs = Normal();
+  labs.erase("platelets");
+  DoseVerdict v = First(labs);
+  EXPECT_EQ(v.decision, DoseDecision::kUnknown);
+  EXPECT_EQ(v.causes, (std::vector<std::string>{"platelets", "initiation_platelets"}));
+  EXPECT_EQ(RuleFinding(v, "initiation_platelets", "platelets").explanation,
+            "platelets: no value on or before 2026-03-16: lab needed");
+  // ALT without its ULN: the times-ULN threshold cannot be checked.
+  v = First(With("alt", Q(20, "U/L")));
+  EXPECT_EQ(v.decision, DoseDecision::kUnknown);
+  EXPECT_EQ(RuleFinding(v, "initiation_transaminases", "alt").decision, DoseDecision::kUnknown);
+}
+
+TEST(HoldsInitiationTest, ApplyUntilTreatmentStarts) {
+  // Day 0 held for the initiation thresholds: the next dose is still the first, checked again;
+  // the hold does not resume at the reduced dose (the initiation rules resume by value).
+  const std::vector<PastDecision> held = {
+      {D("2026-03-02"), DoseDecision::kHold, {"initiation_neutrophils"}}};
+  EXPECT_EQ(First(With("anc", Q(1.8, "10*9/L")), held).decision, DoseDecision::kHold);
+  DoseVerdict v = First(Normal(), held);
+  EXPECT_EQ(v.decision, DoseDecision::kProceed);
+  EXPECT_EQ(v.findings.size(), 8u);
+  // A reduced dose given starts treatment too.
+  v = First(With("anc", Q(1.8, "10*9/L")), {{D("2026-03-02"), DoseDecision::kReduce, {}}});
+  EXPECT_EQ(v.findings.size(), 4u);
+  EXPECT_NE(v.decision, DoseDecision::kHold);
 }
 
 TEST(HoldsTest, DecisionNames) {

@@ -286,13 +286,15 @@ Result<ImportOutcome> ImportItems(store::TrialStore& store, const protocol::Prot
   auto findings = ecrf::RunEditChecks(protocol, *data, visit);
   for (auto& r : Rejections(protocol, findings, valid)) out.rejected.push_back(std::move(r));
   if (!out.rejected.empty()) return out;
+  std::vector<store::ItemWrite> writes;
+  writes.reserve(valid.size());
   for (size_t i = 0; i < valid.size(); ++i) {
     const auto& e = valid[i];
-    auto stored = store.RecordItem(actor, {subject_id, visit, e.form, e.repeat, e.item},
-                                   normalized[i].text, reason);
-    if (!stored) return std::unexpected(stored.error());
-    out.stored.push_back(std::move(*stored));
+    writes.push_back({{subject_id, visit, e.form, e.repeat, e.item}, normalized[i].text});
   }
+  auto stored = store.RecordItems(actor, writes, reason);  // one transaction: all or nothing
+  if (!stored) return std::unexpected(stored.error());
+  out.stored = std::move(*stored);
   out.findings = Merge(std::move(findings), normalized, visit);
   auto opened = OpenQueries(store, actor, subject_id, visit, out.findings);
   if (!opened) return std::unexpected(opened.error());

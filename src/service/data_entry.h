@@ -1,9 +1,9 @@
 // eCRF data entry (docs/ecrf.md): one item, or a file of items for one visit, validated against
 // forms.yaml, checked by the edit checks of the visit, and stored as item versions
-// (store::TrialStore::RecordItem, audited there). Every query finding about an item that has a
-// value is opened as a store query (OpenQueries), unless the same edit check already has an open
-// or answered query on that item; findings about items without a value (a missing required
-// item) are returned only.
+// (store::TrialStore::RecordItem, or RecordItems for a file: one transaction; audited there). Every
+// query finding about an item that has a value is opened as a store query (OpenQueries), unless the
+// same edit check already has an open or answered query on that item; findings about items without
+// a value (a missing required item) are returned only.
 //
 // The subject's data for the edit checks is read back from the store item by item
 // (TrialStore::ItemHistory) for the visit entered and the visits before it in schedule order.
@@ -67,10 +67,12 @@ Result<std::vector<ImportEntry>> ParseImport(const std::string& json_text);
 // All or nothing: validates every entry first (as SetItem does, with the edit checks run on the
 // visit with all new values together; an entry listed twice, and an item that has a value
 // already while `reason` is empty, are refused too). With any problem, nothing is stored and
-// ImportOutcome::rejected lists them all. Otherwise stores every entry in file order. Errors
-// (nothing stored): kNotFound for an unknown subject, kInvalidArgument for an unknown visit,
-// kInvalidInput without forms. A database failure while storing can leave the entries before it
-// stored (one store transaction per item: a multi-item write is a store change, not made here).
+// ImportOutcome::rejected lists them all. Otherwise stores every entry in file order in ONE store
+// transaction (TrialStore::RecordItems): a write the store refuses (a locked item, no access, a
+// database failure) stores none of them and is returned as its error. Errors (nothing stored):
+// kNotFound for an unknown subject, kInvalidArgument for an unknown visit, kInvalidInput without
+// forms, and the store's errors. The queries for the findings are opened after the items are
+// stored, each in its own transaction (OpenQueries).
 Result<ImportOutcome> ImportItems(store::TrialStore& store, const protocol::Protocol& protocol,
                                   const std::string& actor, int64_t subject_id,
                                   const std::string& visit, const std::vector<ImportEntry>& entries,

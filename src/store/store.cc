@@ -864,8 +864,10 @@ Result<ScreeningRecord> TrialStore::SaveScreening(const std::string& actor, Scre
   return rec;
 }
 
-Result<ItemVersion> TrialStore::RecordItem(const std::string& actor, const ItemKey& key,
-                                           const std::string& value, const std::string& reason) {
+namespace {
+
+// The input checks of one item write, before any transaction.
+Result<void> CheckItemWrite(const ItemKey& key, const std::string& value) {
   if (auto r = RequireText(key.visit, "the visit"); !r) return std::unexpected(r.error());
   if (auto r = RequireText(key.form, "the form"); !r) return std::unexpected(r.error());
   if (auto r = RequireText(key.item, "the item"); !r) return std::unexpected(r.error());
@@ -873,22 +875,53 @@ Result<ItemVersion> TrialStore::RecordItem(const std::string& actor, const ItemK
   if (value.size() > 100000) {
     return Fail(ErrorCode::kInvalidArgument, "the value is longer than 100000 characters");
   }
+  return {};
+}
+
+}  // namespace
+
+Result<ItemVersion> TrialStore::RecordItem(const std::string& actor, const ItemKey& key,
+                                           const std::string& value, const std::string& reason) {
+  auto stored = RecordItems(actor, {ItemWrite{key, value}}, reason);
+  if (!stored) return std::unexpected(stored.error());
+  return std::move(stored->front());
+}
+
+Result<std::vector<ItemVersion>> TrialStore::RecordItems(const std::string& actor,
+                                                         const std::vector<ItemWrite>& writes,
+                                                         const std::string& reason) {
+  if (writes.empty()) return Fail(ErrorCode::kInvalidArgument, "no items to record");
+  for (const auto& w : writes) {
+    if (auto r = CheckItemWrite(w.key, w.value); !r) return std::unexpected(r.error());
+  }
   auto write = BeginWrite(actor);
   if (!write) return std::unexpected(write.error());
-  auto* tx = &write->tx;
-  auto* who = &write->actor;
-  auto subject = LoadSubject(**tx, key.subject_id);
+  std::vector<ItemVersion> out;
+  out.reserve(writes.size());
+  for (const auto& w : writes) {
+    auto v = RecordItemInTx(*write->tx, write->actor, w.key, w.value, reason);
+    if (!v) return std::unexpected(v.error());  // the transaction rolls back: nothing stored
+    out.push_back(std::move(*v));
+  }
+  if (auto c = write->tx->Commit(); !c) return std::unexpected(c.error());
+  return out;
+}
+
+Result<ItemVersion> TrialStore::RecordItemInTx(Transaction& tx, const User& who, const ItemKey& key,
+                                               const std::string& value,
+                                               const std::string& reason) {
+  auto subject = LoadSubject(tx, key.subject_id);
   if (!subject) return std::unexpected(subject.error());
   if (!*subject) {
     return Fail(ErrorCode::kNotFound, "unknown subject " + std::to_string(key.subject_id));
   }
-  if (auto r = RequireSiteAccess(*who, (*subject)->site_id); !r) {
+  if (auto r = RequireSiteAccess(who, (*subject)->site_id); !r) {
     return std::unexpected(r.error());
   }
-  auto locked = detail::LockedItemProblem(**tx, key);
+  auto locked = detail::LockedItemProblem(tx, key);
   if (!locked) return std::unexpected(locked.error());
   if (!locked->empty()) return Fail(ErrorCode::kInvalidInput, *locked);
-  auto last = (*tx)->Query(
+  auto last = tx.Query(
       "SELECT version, value FROM item_data WHERE subject_id = $1 AND visit = $2 AND form = $3 "
       "AND rep = $4 AND item = $5 ORDER BY version DESC LIMIT 1",
       {key.subject_id, key.visit, key.form, int64_t{key.repeat}, key.item});
@@ -898,7 +931,7 @@ Result<ItemVersion> TrialStore::RecordItem(const std::string& actor, const ItemK
   v.version = last->empty() ? 1 : static_cast<int>((*last)[0].Int(0)) + 1;
   v.value = value;
   v.reason = reason;
-  v.user = who->username;
+  v.user = who.username;
   v.at = clock_();
   if (v.version > 1 && Trim(reason).empty()) {
     return Fail(ErrorCode::kInvalidArgument, "item " + ItemId(key) +
@@ -907,20 +940,19 @@ Result<ItemVersion> TrialStore::RecordItem(const std::string& actor, const ItemK
                                                  "(--reason)");
   }
   std::string old = last->empty() ? "" : Canonical(json{{"value", (*last)[0].Text(1)}});
-  auto e = Append(**tx, who->username, who->role,
+  auto e = Append(tx, who.username, who.role,
                   Pending{"item.record", "item", ItemId(key) + "#" + std::to_string(v.version),
                           std::to_string(key.subject_id), old, Canonical(ItemJson(v)), reason});
   if (!e) return std::unexpected(e.error());
-  auto ins = (*tx)->Query(
+  auto ins = tx.Query(
       "INSERT INTO item_data (subject_id, visit, form, rep, item, version, value, reason, "
       "username, at, audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
       {key.subject_id, key.visit, key.form, int64_t{key.repeat}, key.item, int64_t{v.version},
        v.value, v.reason, v.user, v.at, e->seq});
   if (!ins) return std::unexpected(ins.error());
-  auto voided = VoidSignatures(**tx, *who, key, v.version);
+  auto voided = VoidSignatures(tx, who, key, v.version);
   if (!voided) return std::unexpected(voided.error());
   v.voided_signatures = std::move(*voided);
-  if (auto c = (*tx)->Commit(); !c) return std::unexpected(c.error());
   return v;
 }
 

@@ -129,6 +129,12 @@ struct ItemVersion {
   std::vector<std::string> voided_signatures;
 };
 
+// One item version to write with TrialStore::RecordItems.
+struct ItemWrite {
+  ItemKey key;
+  std::string value;
+};
+
 // ---- the audit trail (docs/audit.md) ----
 struct AuditEvent {
   int64_t seq = 0;
@@ -447,6 +453,14 @@ class TrialStore {
   // Appends a version of an item. The first version needs no reason; every later one does.
   Result<ItemVersion> RecordItem(const std::string& actor, const ItemKey& key,
                                  const std::string& value, const std::string& reason);
+  // Appends a version of every item of `writes`, in order, in ONE write transaction: each with
+  // exactly RecordItem's checks, audit event and signature voiding, all or nothing. The first
+  // refused write (a locked item or a missing reason: the error names the item) leaves nothing
+  // stored and no audit event appended. The same item twice gets two versions (the second needs
+  // `reason`). kInvalidArgument for an empty list. Returns the versions in the order of `writes`.
+  Result<std::vector<ItemVersion>> RecordItems(const std::string& actor,
+                                               const std::vector<ItemWrite>& writes,
+                                               const std::string& reason);
 
   // ---- randomization (store/randomization_store.cc) ----
   // Records the go-live of randomization: the seed (64 hex digits), the design's canonical text,
@@ -632,6 +646,11 @@ class TrialStore {
   // Visits, doses and reviews (visit_store.cc): one audited row (store_internal.h AuditedRow).
   struct AuditedRow;
   Result<AuditEvent> InsertAudited(Transaction& tx, const User& who, const AuditedRow& row);
+  // The write RecordItem and RecordItems make for one item, inside their transaction: the
+  // subject and site access, the lock, the reason, the version, its audit event and the
+  // signatures it voids.
+  Result<ItemVersion> RecordItemInTx(Transaction& tx, const User& who, const ItemKey& key,
+                                     const std::string& value, const std::string& reason);
   // RecordItem's part: voids the valid signatures covering `key` (its visit, the casebook);
   // returns one line per signature voided.
   Result<std::vector<std::string>> VoidSignatures(Transaction& tx, const User& who,
