@@ -14,29 +14,11 @@
 #include "cli/cli.h"
 #include "store/store.h"
 #include "store_fixture.h"
+// after store_fixture.h
+#include "cli_journey.h"
 
 namespace trial::store {
 namespace {
-
-// Runs `trial` against this test's database (the Journey of visit_store_test.cc, reduced: no
-// clock changes are needed here).
-class Cli {
- public:
-  explicit Cli(std::string db) : db_(std::move(db)), env_(app::ProductionEnvironment()) {}
-  int Run(std::vector<std::string> args, bool with_db = true) {
-    if (with_db) args.insert(args.end(), {"--db", db_});
-    std::ostringstream out, err;
-    int code = cli::Run(args, out, err, env_);
-    out_ = out.str();
-    err_ = err.str();
-    return code;
-  }
-  std::string out_, err_;
-
- private:
-  std::string db_;
-  cli::Environment env_;
-};
 
 json Entry(const std::string& form, const std::string& item, const std::string& value) {
   return {{"form", form}, {"item", item}, {"value", value}};
@@ -126,7 +108,8 @@ TEST_P(OutcomesTest, StoredD0AndW8GiveTheHandComputedOutcomes) {
   Populate();
   ASSERT_TRUE(
       store_->AddUser("admin", User{"coord2", "Cody", Role::kCoordinator, {"S2"}}).has_value());
-  Cli c(path_);
+  Journey c(path_);
+  c.today_ = *Date::FromYmd(2026, 9, 8);  // after the W8 visit of 2026-09-07
   const std::string subject = std::to_string(subject_);
   ASSERT_EQ(c.Run({"data", "import", Write("d0.json", VisitItems(true).dump()), "--subject",
                    subject, "--visit", "D0", "--user", "coord"}),
@@ -224,9 +207,8 @@ TEST_P(OutcomesTest, StoredD0AndW8GiveTheHandComputedOutcomes) {
   json w8 = VisitItems(false);
   w8.push_back(Entry("hrct", "extent", "30 %"));
   file["visits"].push_back({{"visit", "W8"}, {"items", w8}});
-  ASSERT_EQ(
-      c.Run({"outcomes", "--input", Write("in.json", file.dump()), "--format", "json"}, false),
-      cli::kExitOk)
+  ASSERT_EQ(c.Run({"outcomes", "--input", Write("in.json", file.dump()), "--format", "json"}),
+            cli::kExitOk)
       << c.err_;
   json k = json::parse(c.out_);
   EXPECT_EQ(k["tis"], j["tis"]);
@@ -235,7 +217,8 @@ TEST_P(OutcomesTest, StoredD0AndW8GiveTheHandComputedOutcomes) {
 }
 
 TEST_P(OutcomesTest, BadInputFilesAreRefusedNamingTheEntry) {
-  Cli c(path_);
+  Journey c(path_);
+  c.today_ = *Date::FromYmd(2026, 9, 8);  // after the W8 visit of 2026-09-07
   struct Case {
     const char* name;
     std::string text;
@@ -254,14 +237,14 @@ TEST_P(OutcomesTest, BadInputFilesAreRefusedNamingTheEntry) {
   };
   for (const auto& k : cases) {
     SCOPED_TRACE(k.name);
-    EXPECT_EQ(c.Run({"outcomes", "--input", Write(std::string(k.name) + ".json", k.text)}, false),
+    EXPECT_EQ(c.Run({"outcomes", "--input", Write(std::string(k.name) + ".json", k.text)}),
               cli::kExitInput);
     EXPECT_THAT(c.err_, HasSubstr(k.message));
     EXPECT_EQ(c.out_, "");
   }
   // Usage: a subject and --input together, or neither.
-  EXPECT_EQ(c.Run({"outcomes", "1", "--input", "x.json"}, false), cli::kExitUsage);
-  EXPECT_EQ(c.Run({"outcomes"}, false), cli::kExitUsage);
+  EXPECT_EQ(c.Run({"outcomes", "1", "--input", "x.json"}), cli::kExitUsage);
+  EXPECT_EQ(c.Run({"outcomes"}), cli::kExitUsage);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OutcomesTest, ::testing::Values("sqlite", "postgres"),
