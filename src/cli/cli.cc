@@ -112,6 +112,27 @@ commands:
       Derived outcomes and safety values from the eCRF data (TIS, IMACS, worsening, CTCAE
       grades, P/F, respiratory failure, RP-ILD, time to event, week-8 changes, prednisone
       equivalent, safety signals), each with the inputs it used; blinded (docs/outcomes.md).
+  ae add --subject ID --term T [--other-text X] --grade N --onset YYYY-MM-DD
+         --awareness YYYY-MM-DDTHH:MM [--serious no|CRITERION,...] --related R --action A
+         [--outcome O] [--resolved YYYY-MM-DD] --user U [--format text|json]
+      Record an adverse event (terms and codes: safety.yaml); a serious one starts the SAE
+      clocks and notifies the sponsor and the medical monitor (docs/safety.md).
+  ae update ID [the options of ae add] --reason R --user U [--format text|json]
+      A follow-up: a new version of the AE with the options given changed.
+  ae list [--subject ID | --site S] --user U [--format text|json]
+  ae show ID --user U [--format text|json]
+  sae report AE_ID --kind initial|follow-up --user U [--format text|json]
+      Submit an SAE report (initial: due 24 h after awareness; follow-up: after the initial).
+  sae ack REPORT_ID --user SPONSOR
+      The sponsor's acknowledgement of an SAE report.
+  alerts [--site S] --user U [--format text|json]
+      Open safety alerts and SAE reports due, overdue first.
+  alert ack ID --user U      alert dismiss ID --reason R --user INVESTIGATOR
+  alert confirm ID [the options of ae add but --subject] --user INVESTIGATOR
+      Confirm a possible-AE alert as an adverse event.
+  outbox list --user ADMIN [--format text|json]
+  outbox deliver --to DIR --user ADMIN
+      Write each queued notification to DIR as one JSON file and record its delivery.
   help
       Show this text.
 
@@ -351,6 +372,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     if (int code = RunVisitCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunDataCommand(args, out, err, env); code >= 0) return code;
     if (int code = RunOutcomeCommand(args, out, err, env); code >= 0) return code;
+    if (int code = RunSafetyCommand(args, out, err, env); code >= 0) return code;
     err << "trial: unknown command '" << verb << "' (see 'trial help')\n";
     return kExitUsage;
   } catch (const std::exception& e) {

@@ -136,4 +136,9 @@ int RunDataCommand(const std::vector<std::string>& args, std::ostream& out, std:
 int RunOutcomeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                       const Environment& env);
 
+// Runs `ae add|update|list|show`, `sae report|ack`, `alerts`, `alert ack|confirm|dismiss` and
+// `outbox list|deliver` (docs/safety.md); returns -1 for any other verb.
+int RunSafetyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                     const Environment& env);
+
 }  // namespace trial::cli

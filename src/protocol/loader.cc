@@ -14,6 +14,7 @@
 #include "protocol/forms_loader.h"
 #include "protocol/outcomes_loader.h"
 #include "protocol/protocol.h"
+#include "protocol/safety_loader.h"
 #include "protocol/schedule_loader.h"
 
 namespace trial::protocol {
@@ -28,6 +29,7 @@ class Loader {
       : dir_(std::move(dir)),
         schedule_(dir_, &errors_),
         outcomes_(dir_, &errors_),
+        safety_(dir_, &errors_),
         forms_(dir_, &errors_) {}
 
   CheckResult Run() {
@@ -39,6 +41,7 @@ class Loader {
     YAML::Node criteria = ReadYaml("criteria.yaml");
     schedule_.ReadFile();
     outcomes_.ReadFile();
+    safety_.ReadFile();
     forms_.ReadFiles();
     if (!errors_.empty()) return Finish(nullptr);
 
@@ -48,6 +51,7 @@ class Loader {
     ReadParameters(proto["parameters"], *p);
     schedule_.ReadParameters(*p);  // schedule.yaml's parameters, before the questions name them
     outcomes_.ReadParameters(*p);  // outcomes.yaml's too
+    safety_.ReadParameters(*p);    // and safety.yaml's
     file_ = "elements.yaml";
     ReadElements(elements, *p);
     forms_.Read(*p);  // forms.yaml's items and editchecks.yaml's parameters join the catalog
@@ -72,6 +76,7 @@ class Loader {
     p->program = std::move(*program);
     schedule_.Build(*p);
     outcomes_.Build(*p);
+    safety_.Build(*p);
     LinkKitsToSchedule(*p);
     for (auto& c : p->criteria) {
       if (c.rule.empty()) continue;  // already reported as missing
@@ -889,6 +894,7 @@ class Loader {
   std::vector<Error> errors_;
   internal::ScheduleLoader schedule_;        // schedule.yaml (schedule_loader.h)
   internal::OutcomesLoader outcomes_;        // outcomes.yaml (outcomes_loader.h)
+  internal::SafetyLoader safety_;            // safety.yaml (safety_loader.h)
   internal::FormsLoader forms_;              // forms.yaml, editchecks.yaml (forms_loader.h)
   std::optional<YAML::Node> kit_dose_days_;  // kits.yaml's dose_days, when given
 };

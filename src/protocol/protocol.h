@@ -11,6 +11,8 @@
 //                     definitions (optional; docs/outcomes.md)
 //   forms.yaml        eCRF forms, items, derived values, HAQ-DI scoring (optional; docs/ecrf.md)
 //   editchecks.yaml   edit checks in the rules language (with forms.yaml; docs/ecrf.md)
+//   safety.yaml       adverse-event terms and codes, SAE clocks and recipients (optional;
+//                     docs/safety.md)
 // Thread-safety: a loaded Protocol is immutable and may be shared between threads.
 #pragma once
 
@@ -390,6 +392,33 @@ struct Outcomes {
   const CtcaeTerm* FindTerm(const std::string& id) const;
 };
 
+// ---- safety.yaml (docs/safety.md) ----
+
+// An adverse-event term of CTCAE v5.0 (FACTS §4.1-4.5) with the grades it defines.
+struct AeTerm {
+  std::string id;           // e.g. "lung_infection"
+  std::string name;         // "Lung infection"
+  std::vector<int> grades;  // ascending, each 1..5
+  bool needs_text = false;  // "other, specify": the reporter names the event in free text
+
+  bool Defines(int grade) const;
+};
+
+// Adverse events and serious-adverse-event reporting (issue 6 items 1, 2).
+struct Safety {
+  std::string ctcae_version;  // "5.0"
+  std::vector<AeTerm> terms;
+  std::vector<std::string> seriousness;  // death, life_threatening, hospitalization, ...
+  std::vector<std::string> relatedness;  // related, possibly_related, ...
+  std::vector<std::string> actions;      // action taken with the study drug
+  std::vector<std::string> outcomes;     // outcome of the event
+  std::vector<std::string> recipients;   // who an SAE notifies: sponsor, medical_monitor
+  int initial_report_hours = 24;         // SAE initial report due after awareness
+  int follow_up_days = 0;                // SAE follow-up report due after the initial report
+
+  const AeTerm* FindTerm(const std::string& id) const;
+};
+
 // ---- forms.yaml and editchecks.yaml (docs/ecrf.md) ----
 
 enum class ItemType : uint8_t { kQuantity, kInteger, kDecimal, kText, kDate, kCode, kYesNo };
@@ -499,6 +528,7 @@ struct Protocol {
   std::optional<Schedule> schedule;  // from schedule.yaml; nullopt when the file is absent
   std::optional<Outcomes> outcomes;  // from outcomes.yaml; nullopt when the file is absent
   std::optional<Forms> forms;        // forms.yaml + editchecks.yaml; nullopt without forms.yaml
+  std::optional<Safety> safety;      // from safety.yaml; nullopt when the file is absent
   rules::Catalog catalog;
   std::unique_ptr<rules::Program> program;  // refers to `catalog`: a Protocol never moves
 };

@@ -161,6 +161,35 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "(id), reason TEXT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL, audit_seq "
           "BIGINT NOT NULL)",
       },
+      // 5: adverse events, SAE reports and their acknowledgements, safety alerts, and the
+      // delivery of notifications (docs/safety.md). Append-only: a follow-up of an AE and an
+      // alert step are new versions; notifications.delivered_at is set once, with a delivery
+      // row. The columns of each table are listed once more in safety_store.cc.
+      {
+          "CREATE TABLE adverse_events (id BIGINT NOT NULL, version INTEGER NOT NULL, "
+          "subject_id BIGINT NOT NULL REFERENCES subjects (id), term TEXT NOT NULL, other_text "
+          "TEXT NOT NULL, grade INTEGER NOT NULL, onset TEXT NOT NULL, resolved TEXT NOT NULL, "
+          "awareness TEXT NOT NULL, seriousness TEXT NOT NULL, related TEXT NOT NULL, action "
+          "TEXT NOT NULL, outcome TEXT NOT NULL, alert_id BIGINT NOT NULL, reason TEXT NOT NULL, "
+          "username TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL, PRIMARY KEY (id, "
+          "version))",
+          "CREATE INDEX adverse_events_subject ON adverse_events (subject_id, id)",
+          "CREATE TABLE sae_reports (id BIGINT PRIMARY KEY, ae_id BIGINT NOT NULL, subject_id "
+          "BIGINT NOT NULL REFERENCES subjects (id), kind TEXT NOT NULL, due_at TEXT NOT NULL, "
+          "submitted_at TEXT NOT NULL, on_time INTEGER NOT NULL, username TEXT NOT NULL, "
+          "audit_seq BIGINT NOT NULL, UNIQUE (ae_id, kind))",
+          "CREATE TABLE sae_acks (report_id BIGINT PRIMARY KEY REFERENCES sae_reports (id), "
+          "username TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT NULL)",
+          "CREATE TABLE alerts (id BIGINT NOT NULL, version INTEGER NOT NULL, subject_id BIGINT "
+          "NOT NULL REFERENCES subjects (id), kind TEXT NOT NULL, visit TEXT NOT NULL, dedup_key "
+          "TEXT NOT NULL, details TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, "
+          "ae_id BIGINT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL, audit_seq BIGINT NOT "
+          "NULL, PRIMARY KEY (id, version))",
+          "CREATE INDEX alerts_subject ON alerts (subject_id, dedup_key)",
+          "CREATE TABLE notification_deliveries (notification_id BIGINT PRIMARY KEY REFERENCES "
+          "notifications (id), file TEXT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL, "
+          "audit_seq BIGINT NOT NULL)",
+      },
   };
   return kMigrations;
 }
@@ -1334,7 +1363,8 @@ Result<VerifyReport> TrialStore::VerifyAudit() {
           "unblinding " + r.Text(0) + " (or a notification it queued)");
   }
   for (const auto& [seq, list] : notes_by_seq) {
-    if (!unblind_seqs.count(seq)) {
+    // SAE notifications are rows of their own events (safety_store.cc checks them).
+    if (!unblind_seqs.count(seq) && entities[seq] != "notification") {
       bad(seq, "notification " + std::to_string(list.front().id) + " refers to audit event " +
                    std::to_string(seq) + ", which did not write it");
     }
@@ -1347,6 +1377,10 @@ Result<VerifyReport> TrialStore::VerifyAudit() {
   auto visits = detail::VerifyVisitRows(**tx, new_values, entities);
   if (!visits) return std::unexpected(visits.error());
   if (*visits) bad((*visits)->seq, (*visits)->what);
+  // Adverse events, SAE reports, alerts, SAE notifications and deliveries (migration 5).
+  auto safety = detail::VerifySafetyRows(**tx, new_values, entities);
+  if (!safety) return std::unexpected(safety.error());
+  if (*safety) bad((*safety)->seq, (*safety)->what);
   // 3. Nothing written is gone: every event that created a row still has its row.
   static const std::set<std::string> kRowEntities = {
       "site", "user",          "subject",    "subject_status", "screening",

@@ -401,6 +401,90 @@ struct Signature {
   std::string void_reason;
 };
 
+// ---- adverse events, SAE reports, safety alerts, the outbox (store/safety_store.cc) ----
+// Written by service/safety.h (docs/safety.md). Append-only like the visit tables: a follow-up
+// of an AE and each step of an alert are new versions; an SAE report and its acknowledgement are
+// rows of their own. Nothing here holds an arm. Instants are UTC RFC 3339 with microseconds
+// ("2026-07-13T10:00:00.000000Z"), as the store's clock writes them.
+
+// One version of an adverse event. The store checks its shape (dates in order, texts, the
+// roles); the protocol's term list, grades and codes are checked by service/safety.h.
+struct AdverseEvent {
+  int64_t id = 0;
+  int version = 0;  // 1 = first report; one more per follow-up
+  int64_t subject_id = 0;
+  std::string site;        // read back only
+  std::string term;        // a term id of safety.yaml
+  std::string other_text;  // the event named in free text ("other, specify" terms only)
+  int grade = 0;           // CTCAE grade 1..5
+  Date onset;
+  std::optional<Date> resolved;
+  std::string awareness;                 // when the site became aware: an instant as above
+  std::vector<std::string> seriousness;  // seriousness criteria; empty: not serious
+  std::string related;                   // relatedness code
+  std::string action;                    // action taken with the study drug
+  std::string outcome;                   // "" while not known
+  int64_t alert_id = 0;                  // the possible-AE alert this AE confirmed (0 when none)
+  std::string reason;                    // why this version (required from version 2 on)
+  std::string user;
+  std::string at;
+
+  bool serious() const { return !seriousness.empty(); }
+};
+
+// A report of a serious AE: kind "initial" (one per AE) or "follow_up" (one per AE, after the
+// initial). `due_at` is the clock the service computed; `on_time` = submitted_at <= due_at.
+struct SaeReport {
+  int64_t id = 0;
+  int64_t ae_id = 0;
+  int64_t subject_id = 0;
+  std::string site;  // read back only
+  std::string kind;
+  std::string due_at;
+  std::string submitted_at;
+  std::string submitted_by;
+  bool on_time = true;
+  std::string acknowledged_at;  // "" until the sponsor acknowledged it
+  std::string acknowledged_by;
+};
+
+// A safety signal to raise. `dedup_key` identifies the signal for the subject: raising a key
+// again raises nothing. `details`: the values that triggered it (JSON or text, up to 4000
+// characters).
+struct NewAlert {
+  std::string kind;   // a name: possible_ae, respiratory_failure, rp_ild, ...
+  std::string visit;  // "" when none
+  std::string dedup_key;
+  std::string details;
+};
+
+// The current version of an alert: open -> acknowledged | confirmed | dismissed (acknowledged ->
+// confirmed | dismissed). Confirming creates an AE (ae_id); dismissing needs a reason.
+struct AlertRecord {
+  int64_t id = 0;
+  int version = 0;
+  int64_t subject_id = 0;
+  std::string site;  // read back only
+  NewAlert alert;
+  std::string status;
+  std::string reason;
+  int64_t ae_id = 0;
+  std::string user;
+  std::string at;
+};
+struct AlertFilter {
+  std::optional<int64_t> subject_id;
+  std::optional<std::string> site;
+  std::optional<std::string> status;
+};
+
+// Instants of the safety clocks: "YYYY-MM-DDTHH:MM" with optional ":SS", ".ffffff" (1 to 6
+// digits) and "Z", read as UTC, to microseconds since 1970-01-01; nullopt when not such a
+// date-time (a civil date, hours 0-23, minutes and seconds 0-59).
+std::optional<int64_t> ParseInstant(std::string_view text);
+// The store clock's form of an instant: "2026-07-13T10:00:00.000000Z".
+std::string FormatInstant(int64_t micros);
+
 // SHA-256 of the canonical slot list: "stratum|position|block|block_size|arm\n" per slot, sorted
 // by stratum (bytewise) then position. Recorded by the go-live event; VerifyAudit recomputes it.
 std::string SlotsSha256(std::vector<RandSlot> slots);
@@ -419,7 +503,7 @@ std::string SystemClock();
 class TrialStore {
  public:
   // The current schema version this binary writes and understands.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Wraps an open connection. Does not touch the schema: call Init() or Check().
   TrialStore(std::unique_ptr<Connection> connection, Clock clock = SystemClock);
@@ -609,6 +693,44 @@ class TrialStore {
                          const std::string& meaning);
   Result<std::vector<Signature>> Signatures(int64_t subject_id);  // by id, voided ones too
 
+  // ---- adverse events, SAE reports, alerts, outbox (store/safety_store.cc; docs/safety.md) ----
+  // Records an AE (`ae.id` 0: version 1 of a new AE) or a follow-up (`ae.id` set: the next
+  // version, with a reason). Investigators and coordinators of the subject's site. A serious
+  // version queues one notification per `recipients` entry (kind "sae") in the same transaction.
+  // kInvalidArgument for bad input (empty term or codes, grade outside 1..5, resolution before
+  // onset, awareness not an instant "YYYY-MM-DDTHH:MM[...]", a follow-up without a reason, a
+  // criterion list with duplicates); kNotFound for an unknown subject or AE.
+  Result<AdverseEvent> RecordAdverseEvent(const std::string& actor, AdverseEvent ae,
+                                          const std::vector<std::string>& recipients);
+  // Submits the initial or follow-up report of a serious AE (its latest version serious) with
+  // the due time the service computed. Investigators and coordinators of the site. kInvalidInput
+  // for a second report of a kind, a follow-up before the initial, or a non-serious AE.
+  Result<SaeReport> SubmitSaeReport(const std::string& actor, int64_t ae_id,
+                                    const std::string& kind, const std::string& due_at);
+  // The sponsor's acknowledgement of a report (sponsor viewers and administrators), once.
+  Result<SaeReport> AcknowledgeSaeReport(const std::string& actor, int64_t report_id);
+  // Raises the alerts whose dedup key the subject has not had yet; returns those raised (one
+  // audited row each). Users who may change the subject's data (RequireSiteAccess).
+  Result<std::vector<AlertRecord>> RaiseAlerts(const std::string& actor, int64_t subject_id,
+                                               const std::vector<NewAlert>& alerts);
+  // Steps of an open (or acknowledged) alert. Acknowledge: investigators and coordinators of the
+  // site. Dismiss (with a reason) and confirm: investigators of the site; confirming records `ae`
+  // (version 1, alert_id set, same subject) as RecordAdverseEvent does, in the same transaction.
+  Result<AlertRecord> AcknowledgeAlert(const std::string& actor, int64_t id);
+  Result<AlertRecord> DismissAlert(const std::string& actor, int64_t id, const std::string& reason);
+  Result<std::pair<AlertRecord, AdverseEvent>> ConfirmAlert(
+      const std::string& actor, int64_t id, AdverseEvent ae,
+      const std::vector<std::string>& recipients);
+  // Marks a queued notification delivered into `file` (administrators), once; audited.
+  Result<Notification> MarkDelivered(const std::string& actor, int64_t notification_id,
+                                     const std::string& file);
+  // Reads (unchecked: service/safety.h checks who reads what).
+  Result<std::vector<AdverseEvent>> AdverseEvents(const std::optional<int64_t>& subject_id,
+                                                  const std::optional<std::string>& site);
+  Result<std::vector<AdverseEvent>> AdverseEventHistory(int64_t id);  // oldest first
+  Result<std::vector<SaeReport>> SaeReports(const std::optional<std::string>& site);  // by id
+  Result<std::vector<AlertRecord>> Alerts(const AlertFilter& filter);  // current versions, by id
+
   // ---- reads ----
   Result<std::optional<User>> FindUser(const std::string& username);
   Result<std::vector<Site>> Sites();
@@ -661,6 +783,13 @@ class TrialStore {
                                                         const std::vector<NewDeviation>& list);
   Result<QueryRecord> QueryStep(const std::string& actor, int64_t id, const std::string& to,
                                 const std::string& text);
+
+  // AE versions and alert steps (safety_store.cc).
+  Result<AdverseEvent> InsertAdverseEvent(Transaction& tx, const User& who, AdverseEvent ae,
+                                          const std::vector<std::string>& recipients);
+  Result<AlertRecord> AlertStep(const std::string& actor, int64_t id, const std::string& to,
+                                const std::string& reason, const AdverseEvent* ae,
+                                const std::vector<std::string>& recipients, AdverseEvent* recorded);
 
   std::unique_ptr<Connection> connection_;
   Clock clock_;

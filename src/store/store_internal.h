@@ -71,6 +71,35 @@ Result<std::optional<RowProblem>> VerifyKitRows(Transaction& tx,
                                                 const std::map<int64_t, std::string>& new_values,
                                                 const std::map<int64_t, std::string>& entities);
 
+// An append-only table whose every row is written by its own audit event, whose new_value is the
+// row as canonical JSON (every column but audit_seq, integers as numbers): its audit entity and
+// its columns (audit_seq excluded), in order. TrialStore::InsertAudited writes such rows and
+// VerifyTables checks them (visit_store.cc; the tables of migrations 4 and 5).
+struct Column {
+  const char* name;
+  bool integer;
+};
+struct TableDef {
+  const char* table;
+  const char* entity;
+  std::vector<Column> columns;
+};
+std::string ColumnList(const TableDef& t);
+// The audited form of a row: {column: value}, integers as numbers.
+nlohmann::json RowJson(const TableDef& t, const std::vector<SqlValue>& values);
+// A row read back with the columns of `t` (then audit_seq), typed as `t` says.
+std::vector<SqlValue> TypedValues(const TableDef& t, const Row& r);
+// Checks every row of `tables` against the event that wrote it and that every event of their
+// entities still has its row; the first problem found, if any.
+Result<std::optional<RowProblem>> VerifyTables(Transaction& tx,
+                                               const std::vector<const TableDef*>& tables,
+                                               const std::map<int64_t, std::string>& new_values,
+                                               const std::map<int64_t, std::string>& entities);
+// Adverse events, SAE reports, alerts, SAE notifications and deliveries (safety_store.cc).
+Result<std::optional<RowProblem>> VerifySafetyRows(Transaction& tx,
+                                                   const std::map<int64_t, std::string>& new_values,
+                                                   const std::map<int64_t, std::string>& entities);
+
 // Visits, doses, queries, reviews and signatures (visit_store.cc).
 // Why `key` cannot change: "" when it can, else the message naming the locked item.
 Result<std::string> LockedItemProblem(Transaction& tx, const ItemKey& key);
@@ -83,8 +112,25 @@ Result<std::optional<RowProblem>> VerifyVisitRows(Transaction& tx,
 // expiring after `date`, earliest expiry first, then by number; nullopt when there is none.
 Result<std::optional<std::string>> PickKit(Transaction& tx, const std::string& site,
                                            const std::string& arm, Date date);
+// `who` holds one of `roles` and, for a site-scoped role, works at `site`; else kInvalidArgument
+// "user 'x' (monitor) may not DOING at site 'S1': investigators and coordinators (of the site)
+// only" (visit_store.cc).
+Result<void> RequireRoleAtSite(const User& who, const std::string& site,
+                               const std::vector<Role>& roles, const std::string& doing);
 // "user 'x' (coordinator)"
 std::string Who(const User& u);
 
 }  // namespace detail
+
+// One row to write with its audit event (TrialStore::InsertAudited, visit_store.cc).
+struct TrialStore::AuditedRow {
+  const detail::TableDef* table = nullptr;
+  std::vector<SqlValue> values;  // one per column of `table`, integers as int64_t
+  std::string action;
+  std::string entity_id;
+  std::string subject_id;
+  std::string old_value;
+  std::string reason;
+};
+
 }  // namespace trial::store

@@ -16,40 +16,16 @@
 
 namespace trial::store {
 
-// ---- the tables ----
-
-namespace detail {
-
-struct Column {
-  const char* name;
-  bool integer;
-};
-
-// A table of migration 4: its audit entity and its columns (audit_seq excluded), in order.
-struct TableDef {
-  const char* table;
-  const char* entity;
-  std::vector<Column> columns;
-};
-
-}  // namespace detail
-
-// One row to write with its audit event (TrialStore::InsertAudited).
-struct TrialStore::AuditedRow {
-  const detail::TableDef* table = nullptr;
-  std::vector<SqlValue> values;  // one per column of `table`, integers as int64_t
-  std::string action;
-  std::string entity_id;
-  std::string subject_id;
-  std::string old_value;
-  std::string reason;
-};
+// ---- the tables (detail::TableDef, TrialStore::AuditedRow: store_internal.h) ----
 
 namespace {
 
 using detail::Canonical;
 using detail::Column;
+using detail::ColumnList;
+using detail::RowJson;
 using detail::TableDef;
+using detail::TypedValues;
 using nlohmann::json;
 
 const TableDef kVisits = {"visits",
@@ -131,37 +107,6 @@ const TableDef kSignatureVoids = {
 
 const TableDef* const kVisitTables[] = {&kVisits,  &kDeviations, &kDoses,         &kQueries,
                                         &kReviews, &kSignatures, &kSignatureVoids};
-
-std::string ColumnList(const TableDef& t) {
-  std::string out;
-  for (const auto& c : t.columns) out += (out.empty() ? "" : ", ") + std::string(c.name);
-  return out;
-}
-
-// The audited form of a row: {column: value}, integers as numbers.
-json RowJson(const TableDef& t, const std::vector<SqlValue>& values) {
-  json j = json::object();
-  for (size_t i = 0; i < t.columns.size() && i < values.size(); ++i) {
-    const SqlValue& v = values[i];
-    if (const auto* n = std::get_if<int64_t>(&v)) {
-      j[t.columns[i].name] = *n;
-    } else if (const auto* s = std::get_if<std::string>(&v)) {
-      j[t.columns[i].name] = *s;
-    } else {
-      j[t.columns[i].name] = nullptr;
-    }
-  }
-  return j;
-}
-
-// A row read back with the columns of `t` (then audit_seq), typed as `t` says.
-std::vector<SqlValue> TypedValues(const TableDef& t, const Row& r) {
-  std::vector<SqlValue> out;
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    out.push_back(t.columns[i].integer ? SqlValue{r.Int(i)} : SqlValue{r.Text(i)});
-  }
-  return out;
-}
 
 // Every row of one read-only query, each turned into a T by `from_row`.
 template <class T, class FromRow>
@@ -1031,6 +976,11 @@ Result<std::vector<std::string>> TrialStore::VoidSignatures(Transaction& tx, con
 
 namespace detail {
 
+Result<void> RequireRoleAtSite(const User& who, const std::string& site,
+                               const std::vector<Role>& roles, const std::string& doing) {
+  return RequireRoleAt(who, site, roles, doing);
+}
+
 Result<std::string> LockedItemProblem(Transaction& tx, const ItemKey& key) {
   auto loaded = LoadReview(tx, key);
   if (!loaded) return std::unexpected(loaded.error());
@@ -1039,12 +989,44 @@ Result<std::string> LockedItemProblem(Transaction& tx, const ItemKey& key) {
          loaded->state.at + "): a data manager must unlock it before it can change";
 }
 
-Result<std::optional<RowProblem>> VerifyVisitRows(Transaction& tx,
-                                                  const std::map<int64_t, std::string>& new_values,
-                                                  const std::map<int64_t, std::string>& entities) {
+std::string ColumnList(const TableDef& t) {
+  std::string out;
+  for (const auto& c : t.columns) out += (out.empty() ? "" : ", ") + std::string(c.name);
+  return out;
+}
+
+// The audited form of a row: {column: value}, integers as numbers.
+json RowJson(const TableDef& t, const std::vector<SqlValue>& values) {
+  json j = json::object();
+  for (size_t i = 0; i < t.columns.size() && i < values.size(); ++i) {
+    const SqlValue& v = values[i];
+    if (const auto* n = std::get_if<int64_t>(&v)) {
+      j[t.columns[i].name] = *n;
+    } else if (const auto* s = std::get_if<std::string>(&v)) {
+      j[t.columns[i].name] = *s;
+    } else {
+      j[t.columns[i].name] = nullptr;
+    }
+  }
+  return j;
+}
+
+// A row read back with the columns of `t` (then audit_seq), typed as `t` says.
+std::vector<SqlValue> TypedValues(const TableDef& t, const Row& r) {
+  std::vector<SqlValue> out;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    out.push_back(t.columns[i].integer ? SqlValue{r.Int(i)} : SqlValue{r.Text(i)});
+  }
+  return out;
+}
+
+Result<std::optional<RowProblem>> VerifyTables(Transaction& tx,
+                                               const std::vector<const TableDef*>& tables,
+                                               const std::map<int64_t, std::string>& new_values,
+                                               const std::map<int64_t, std::string>& entities) {
   using Problem = std::optional<RowProblem>;
   std::set<int64_t> seen;
-  for (const TableDef* t : kVisitTables) {
+  for (const TableDef* t : tables) {
     auto rows = tx.Query(std::string("SELECT ") + ColumnList(*t) + ", audit_seq FROM " + t->table +
                          " ORDER BY audit_seq");
     if (!rows) return std::unexpected(rows.error());
@@ -1068,7 +1050,7 @@ Result<std::optional<RowProblem>> VerifyVisitRows(Transaction& tx,
     }
   }
   for (const auto& [seq, entity] : entities) {
-    for (const TableDef* t : kVisitTables) {
+    for (const TableDef* t : tables) {
       if (entity == t->entity && !seen.count(seq)) {
         return Problem(RowProblem{seq, std::string("the ") + t->entity +
                                            " written by audit event " + std::to_string(seq) +
@@ -1078,6 +1060,14 @@ Result<std::optional<RowProblem>> VerifyVisitRows(Transaction& tx,
     }
   }
   return Problem();
+}
+
+Result<std::optional<RowProblem>> VerifyVisitRows(Transaction& tx,
+                                                  const std::map<int64_t, std::string>& new_values,
+                                                  const std::map<int64_t, std::string>& entities) {
+  return VerifyTables(
+      tx, std::vector<const TableDef*>(std::begin(kVisitTables), std::end(kVisitTables)),
+      new_values, entities);
 }
 
 }  // namespace detail
