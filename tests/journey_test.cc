@@ -299,6 +299,20 @@ TEST_P(JourneyTest, TwoSubjectsThroughDataSetAndImport) {
   const int64_t anc_query = OpenedQuery(j.out_);
   EXPECT_GT(anc_query, 0) << j.out_;
   EXPECT_THAT(j.out_, HasSubstr("opened on W2 safety_labs.anc")) << j.out_;
+  // ... and CTCAE grade 3 (< 1.0 x10^9/L, FACTS §4.1): a possible-AE alert, raised once.
+  EXPECT_THAT(j.out_, HasSubstr("open  possible_ae  subject 1 (S1) at W2")) << j.out_;
+  EXPECT_THAT(j.out_, HasSubstr("Neutrophil count decreased grade 3")) << j.out_;
+  RUN_OK(j, {"alert", "scan", "--subject", "1", "--user", "coord", "--protocol", p});
+  EXPECT_THAT(j.out_, HasSubstr("0 alert(s) raised for 1 subject(s)")) << j.out_;
+  RUN_OK(j, {"alerts", "--user", "inv", "--protocol", p, "--format", "json"});
+  const json board = json::parse(j.out_);
+  ASSERT_EQ(board["alerts"].size(), 1u) << j.out_;
+  const std::string alert_id = std::to_string(board["alerts"][0]["id"].get<int64_t>());
+  EXPECT_EQ(j.Run({"alert", "dismiss", alert_id, "--reason", "x", "--user", "coord"}),
+            cli::kExitInput);  // investigators decide
+  RUN_OK(j, {"alert", "dismiss", alert_id, "--reason", "neutropenia managed by the dose hold",
+             "--user", "inv"});
+  EXPECT_THAT(j.out_, HasSubstr("dismissed")) << j.out_;
   RUN_OK(j, {"query", "list", "--subject", "1", "--user", "mon"});
   EXPECT_THAT(j.out_,
               HasSubstr("query " + std::to_string(anc_query) + " on 1/W2/safety_labs/0/anc: open"))

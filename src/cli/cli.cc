@@ -130,6 +130,9 @@ commands:
   alert ack ID --user U      alert dismiss ID --reason R --user INVESTIGATOR
   alert confirm ID [the options of ae add but --subject] --user INVESTIGATOR
       Confirm a possible-AE alert as an adverse event.
+  alert scan (--subject ID | --site S) --user U
+      Evaluate the safety signals of every visit again and raise the alerts not raised yet
+      (data entry raises them on each save: possible AE, respiratory failure, RP-ILD).
   outbox list --user ADMIN [--format text|json]
   outbox deliver --to DIR --user ADMIN
       Write each queued notification to DIR as one JSON file and record its delivery.

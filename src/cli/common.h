@@ -19,7 +19,8 @@ struct Protocol;
 }
 namespace trial::store {
 class TrialStore;
-}
+struct AlertRecord;
+}  // namespace trial::store
 
 namespace trial::cli {
 
@@ -136,9 +137,11 @@ int RunDataCommand(const std::vector<std::string>& args, std::ostream& out, std:
 int RunOutcomeCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                       const Environment& env);
 
-// Runs `ae add|update|list|show`, `sae report|ack`, `alerts`, `alert ack|confirm|dismiss` and
-// `outbox list|deliver` (docs/safety.md); returns -1 for any other verb.
+// Runs `ae add|update|list|show`, `sae report|ack`, `alerts`, `alert ack|confirm|dismiss|scan`
+// and `outbox list|deliver` (docs/safety.md); returns -1 for any other verb.
 int RunSafetyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                      const Environment& env);
+// One alert as a line: "alert 3  open  possible_ae  subject 1 (S1) at W2  <details>".
+std::string AlertLine(const store::AlertRecord& a);
 
 }  // namespace trial::cli

@@ -29,6 +29,17 @@ void PrintQueries(const std::vector<store::QueryRecord>& queries, std::ostream& 
   }
 }
 
+void PrintAlerts(const std::vector<store::AlertRecord>& alerts, const std::string& error,
+                 std::ostream& out, std::ostream& err) {
+  for (const auto& a : alerts) {
+    out << AlertLine(a) << "\n";
+  }
+  if (!error.empty()) {
+    err << "trial: warning: the value is stored but its safety signals were not evaluated ("
+        << error << "); run 'trial alert scan'\n";
+  }
+}
+
 // Loads the protocol and opens the store; prints the error and returns its exit code, or -1.
 int Open(const Args& a, const Environment& env, const std::string& verb, std::ostream& err,
          std::unique_ptr<protocol::Protocol>* protocol, std::unique_ptr<store::TrialStore>* st) {
@@ -96,6 +107,7 @@ int DataSet(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   for (const auto& voided : outcome->stored.voided_signatures) out << voided << "\n";
   PrintFindings(outcome->findings, out);
   PrintQueries(outcome->queries, out);
+  PrintAlerts(outcome->alerts, outcome->alert_error, out, err);
   return kExitOk;
 }
 
@@ -149,6 +161,7 @@ int DataImport(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
   PrintFindings(outcome->findings, out);
   PrintQueries(outcome->queries, out);
+  PrintAlerts(outcome->alerts, outcome->alert_error, out, err);
   return kExitOk;
 }
 

@@ -161,12 +161,6 @@ ordered_json AlertJson(const store::AlertRecord& a) {
   return j;
 }
 
-std::string AlertLine(const store::AlertRecord& a) {
-  return "alert " + std::to_string(a.id) + "  " + a.status + "  " + a.alert.kind + "  subject " +
-         std::to_string(a.subject_id) + " (" + a.site + ")" +
-         (a.alert.visit.empty() ? "" : " at " + a.alert.visit) + "  " + a.alert.details;
-}
-
 // ---- ae ----
 
 int AeAdd(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
@@ -367,6 +361,44 @@ int Alerts(const std::vector<std::string>& args, std::ostream& out, std::ostream
   return kExitOk;
 }
 
+// `trial alert scan (--subject ID | --site S) --user U`: evaluates the safety signals of every
+// visit again (service::RaiseSignalAlerts) and raises the alerts not raised yet.
+int AlertScan(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+              const Environment& env) {
+  Verb v("alert scan", err, env);
+  if (!v.Parse(args, {"subject", "site"}) || !v.Require({"user"})) return v.exit_code();
+  if (v.args().Has("subject") == v.args().Has("site")) {
+    err << "trial alert scan: give --subject ID or --site S\n";
+    return kExitUsage;
+  }
+  std::optional<int64_t> subject;
+  if (v.args().Has("subject") && !(subject = v.IdOption("subject"))) return v.exit_code();
+  if (!v.OpenProtocol() || !v.OpenStore()) return v.exit_code();
+  std::vector<int64_t> ids;
+  if (subject) {
+    ids.push_back(*subject);
+  } else {
+    auto subjects = v.store().Subjects(v.site());
+    if (!subjects) return v.Failed(subjects.error());
+    for (const auto& s : *subjects) {
+      if (s.status != store::SubjectStatus::kScreening &&
+          s.status != store::SubjectStatus::kScreenFailed &&
+          s.status != store::SubjectStatus::kEligible) {
+        ids.push_back(s.id);
+      }
+    }
+  }
+  size_t raised = 0;
+  for (int64_t id : ids) {
+    auto alerts = service::RaiseSignalAlerts(v.store(), v.protocol(), v.user(), id, std::nullopt);
+    if (!alerts) return v.Failed(alerts.error());
+    for (const auto& a : *alerts) out << AlertLine(a) << "\n";
+    raised += alerts->size();
+  }
+  out << raised << " alert(s) raised for " << ids.size() << " subject(s)\n";
+  return kExitOk;
+}
+
 int AlertStepVerb(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                   const Environment& env) {
   const std::string step = args[1];
@@ -524,10 +556,11 @@ int RunSafetyCommand(const std::vector<std::string>& args, std::ostream& out, st
     return kExitUsage;
   }
   if (verb == "alert") {
+    if (sub == "scan") return AlertScan(args, out, err, env);
     if (sub == "ack" || sub == "confirm" || sub == "dismiss") {
       return AlertStepVerb(args, out, err, env);
     }
-    err << "trial alert: expected ack, confirm or dismiss\n";
+    err << "trial alert: expected ack, confirm, dismiss or scan\n";
     return kExitUsage;
   }
   if (verb == "outbox") {
@@ -537,6 +570,12 @@ int RunSafetyCommand(const std::vector<std::string>& args, std::ostream& out, st
     return kExitUsage;
   }
   return -1;
+}
+
+std::string AlertLine(const store::AlertRecord& a) {
+  return "alert " + std::to_string(a.id) + "  " + a.status + "  " + a.alert.kind + "  subject " +
+         std::to_string(a.subject_id) + " (" + a.site + ")" +
+         (a.alert.visit.empty() ? "" : " at " + a.alert.visit) + "  " + a.alert.details;
 }
 
 }  // namespace trial::cli

@@ -85,6 +85,8 @@ Result<LabGrade> Grade(const protocol::Outcomes& o, const LabValue& lab) {
 
   const CtcaeCriterion* decided = nullptr;
   std::string decided_detail;
+  const CtcaeCriterion* unevaluable = nullptr;  // the highest criterion lacking its ULN/LLN
+  std::string unevaluable_ref;
   for (const auto& c : term->criteria) {
     if (c.branch == CtcaeBranch::kBaselineNormal && !baseline_normal) continue;
     if (c.branch == CtcaeBranch::kBaselineAbnormal && baseline_normal) continue;
@@ -108,17 +110,19 @@ Result<LabGrade> Grade(const protocol::Outcomes& o, const LabValue& lab) {
         break;
       }
       case CtcaeReference::kUln:
-        if (!uln) {
-          return Fail(ErrorCode::kInvalidInput, term->id + ": the ULN is needed (" + c.text + ")");
+      case CtcaeReference::kLln: {
+        const bool is_uln = c.reference == CtcaeReference::kUln;
+        const auto& ref = is_uln ? uln : lln;
+        if (!ref) {  // matters only if no higher grade holds (checked after the loop)
+          if (unevaluable == nullptr || c.grade > unevaluable->grade) {
+            unevaluable = &c;
+            unevaluable_ref = is_uln ? "ULN" : "LLN";
+          }
+          continue;
         }
-        limit = c.factor * *uln;
+        limit = c.factor * *ref;
         break;
-      case CtcaeReference::kLln:
-        if (!lln) {
-          return Fail(ErrorCode::kInvalidInput, term->id + ": the LLN is needed (" + c.text + ")");
-        }
-        limit = c.factor * *lln;
-        break;
+      }
       case CtcaeReference::kBaseline:
         if (!baseline) continue;  // no baseline: this criterion does not apply
         limit = c.factor * *baseline;
@@ -129,6 +133,10 @@ Result<LabGrade> Grade(const protocol::Outcomes& o, const LabValue& lab) {
       decided = &c;
       decided_detail = ExactQuantity{limit, unit}.ToString(3);
     }
+  }
+  if (unevaluable != nullptr && (decided == nullptr || unevaluable->grade > decided->grade)) {
+    return Fail(ErrorCode::kInvalidInput,
+                term->id + ": the " + unevaluable_ref + " is needed (" + unevaluable->text + ")");
   }
   if (decided == nullptr) {
     g.grade = 0;

@@ -41,9 +41,10 @@ struct LabGrade {
 };
 
 // Grades `lab`. Fails with kNotFound for an unknown term; kInvalidInput when a criterion needs a
-// ULN or LLN that is not given, for a negative value, or when the value's unit has no absolute
-// limit of its kind ("mmol/L" against limits in g/L only); kType when the value, its ULN, LLN and
-// baseline are not of one kind of unit.
+// ULN or LLN that is not given and no higher grade's criterion holds (ANC 0.8 x10^9/L is grade 3
+// without an LLN; ANC 1.6 needs the LLN to tell grade 1 from 0), for a negative value, or when the
+// value's unit has no absolute limit of its kind ("mmol/L" against limits in g/L only); kType when
+// the value, its ULN, LLN and baseline are not of one kind of unit.
 Result<LabGrade> GradeLab(const protocol::Outcomes& o, const LabValue& lab);
 
 }  // namespace trial::safety

@@ -281,8 +281,25 @@ TEST(CtcaeTest, BadInputs) {
   ASSERT_FALSE(g.has_value());
   EXPECT_EQ(g.error().code, ErrorCode::kInvalidInput);
   EXPECT_NE(g.error().message.find("the ULN is needed"), std::string::npos);
-  g = GradeLab(Promis(), {"neutrophil_count_decreased", *Q("1.2 10*9/L"), {}, {}, {}});
+  // Without an LLN only grade 1 (< LLN) is out of reach: it matters only when no higher grade's
+  // absolute limit holds (FACTS §4.1: grade 2 < 1.5, grade 3 < 1.0, grade 4 < 0.5 x10^9/L).
+  g = GradeLab(Promis(), {"neutrophil_count_decreased", *Q("1.6 10*9/L"), {}, {}, {}});
+  ASSERT_FALSE(g.has_value());
   EXPECT_NE(g.error().message.find("the LLN is needed"), std::string::npos);
+  for (const auto& [value, grade] : std::vector<std::pair<const char*, int>>{{"1.5 10*9/L", -1},
+                                                                             {"1.49 10*9/L", 2},
+                                                                             {"1.0 10*9/L", 2},
+                                                                             {"0.8 10*9/L", 3},
+                                                                             {"0.5 10*9/L", 3},
+                                                                             {"0.49 10*9/L", 4}}) {
+    g = GradeLab(Promis(), {"neutrophil_count_decreased", *Q(value), {}, {}, {}});
+    if (grade < 0) {
+      EXPECT_FALSE(g.has_value()) << value;  // 1.5 is not < 1.5: grade 1 or 0 needs the LLN
+    } else {
+      ASSERT_TRUE(g.has_value()) << value << ": " << g.error().message;
+      EXPECT_EQ(g->grade, grade) << value;
+    }
+  }
   g = GradeLab(Promis(), {"nope", *Q("1 U/L"), {}, {}, {}});
   EXPECT_EQ(g.error().code, ErrorCode::kNotFound);
   g = GradeLab(Promis(), {"alt_increased", *Q("-1 U/L"), Q("40 U/L"), {}, {}});

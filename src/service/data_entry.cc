@@ -6,6 +6,8 @@
 #include <set>
 #include <tuple>
 
+#include "service/safety.h"
+
 namespace trial::service {
 
 namespace {
@@ -121,6 +123,20 @@ std::string GapMessage(const ImportEntry& e) {
          " needs instance " + std::to_string(e.repeat - 1) + " first";
 }
 
+// The safety alerts of the visit just saved (service/safety.h); a failure is reported, not
+// raised: the value is stored and `trial alert scan` evaluates the signals again.
+void RaiseAlertsOfVisit(store::TrialStore& store, const protocol::Protocol& protocol,
+                        const std::string& actor, int64_t subject_id, const std::string& visit,
+                        std::vector<store::AlertRecord>* alerts, std::string* error) {
+  if (!protocol.outcomes || !protocol.outcomes->sources) return;
+  auto raised = RaiseSignalAlerts(store, protocol, actor, subject_id, visit);
+  if (raised) {
+    *alerts = std::move(*raised);
+  } else {
+    *error = raised.error().message;
+  }
+}
+
 }  // namespace
 
 Result<ecrf::SubjectData> LoadSubjectData(store::TrialStore& store,
@@ -188,6 +204,7 @@ Result<EntryOutcome> SetItem(store::TrialStore& store, const protocol::Protocol&
   auto opened = OpenQueries(store, actor, subject_id, visit, out.findings);
   if (!opened) return std::unexpected(opened.error());
   out.queries = std::move(*opened);
+  RaiseAlertsOfVisit(store, protocol, actor, subject_id, visit, &out.alerts, &out.alert_error);
   return out;
 }
 
@@ -299,6 +316,7 @@ Result<ImportOutcome> ImportItems(store::TrialStore& store, const protocol::Prot
   auto opened = OpenQueries(store, actor, subject_id, visit, out.findings);
   if (!opened) return std::unexpected(opened.error());
   out.queries = std::move(*opened);
+  RaiseAlertsOfVisit(store, protocol, actor, subject_id, visit, &out.alerts, &out.alert_error);
   return out;
 }
 

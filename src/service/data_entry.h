@@ -27,6 +27,11 @@ struct EntryOutcome {
   // finding here is about another item, already stored before).
   std::vector<ecrf::Finding> findings;
   std::vector<store::QueryRecord> queries;  // the queries opened for them (OpenQueries)
+  // The safety alerts the visit's data raised (RaiseSignalAlerts, service/safety.h), and why
+  // none could be evaluated ("" when they were): the value is stored either way, and
+  // `trial alert scan` evaluates them again.
+  std::vector<store::AlertRecord> alerts;
+  std::string alert_error;
 };
 
 // Validates and stores `value` for item `item` of form `form` at `visit` of subject `subject_id`
@@ -58,6 +63,8 @@ struct ImportOutcome {
   std::vector<store::ItemVersion> stored;   // in file order, empty when rejected
   std::vector<ecrf::Finding> findings;      // of the visit after storing
   std::vector<store::QueryRecord> queries;  // opened for them (OpenQueries)
+  std::vector<store::AlertRecord> alerts;   // as EntryOutcome::alerts
+  std::string alert_error;
 };
 
 // Parses an import file: a JSON array of {"form", "item", "value"[, "repeat"]} objects (value a

@@ -594,6 +594,10 @@ Result<std::vector<SafetySignal>> SafetySignals(const protocol::Protocol& p,
   // The data up to this visit, and up to the one before: RP-ILD is new at this visit when only
   // the first detects it.
   ecrf::SubjectData upto{{data.visits.begin(), data.visits.begin() + index + 1}};
+  if (p.outcomes && p.outcomes->sources &&
+      upto.FindVisit(p.outcomes->sources->baseline_visit) == nullptr) {
+    return std::vector<SafetySignal>{};  // before day 0: screening values are not on-study signals
+  }
   auto d = DeriveOutcomes(p, upto);
   if (!d) return std::unexpected(d.error());
   std::vector<SafetySignal> out;

@@ -139,8 +139,9 @@ struct SafetySignal {
 
 // The signals of visit `visit` of `data`: a lab graded at or above ae_grade_min (possible AE),
 // a respiratory-failure sample recorded at the visit, and on-study RP-ILD first detected with
-// the data up to this visit. Same errors as DeriveOutcomes; kNotFound when `visit` is not in
-// `data`.
+// the data up to this visit. None for a visit before the baseline visit (D0): screening values
+// are baseline data, not on-study signals. Same errors as DeriveOutcomes; kNotFound when `visit`
+// is not in `data`.
 Result<std::vector<SafetySignal>> SafetySignals(const protocol::Protocol& p,
                                                 const ecrf::SubjectData& data,
                                                 const std::string& subject,

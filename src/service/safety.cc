@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "service/access.h"
+#include "service/derived.h"
 
 namespace trial::service {
 
@@ -343,6 +344,26 @@ Result<std::vector<store::Notification>> Outbox(store::TrialStore& store,
                                                  ") may not read the outbox: administrators only");
   }
   return store.Notifications();
+}
+
+Result<std::vector<store::AlertRecord>> RaiseSignalAlerts(store::TrialStore& store,
+                                                          const protocol::Protocol& protocol,
+                                                          const std::string& actor,
+                                                          int64_t subject_id,
+                                                          const std::optional<std::string>& visit) {
+  auto data = LoadOutcomeData(store, protocol, actor, subject_id);
+  if (!data) return std::unexpected(data.error());
+  std::vector<store::NewAlert> alerts;
+  for (const auto& v : data->visits) {
+    if (visit && v.visit != *visit) continue;
+    auto signals = SafetySignals(protocol, *data, std::to_string(subject_id), v.visit);
+    if (!signals) return std::unexpected(signals.error());
+    for (auto& s : *signals) {
+      alerts.push_back({std::move(s.kind), s.visit, std::move(s.key), std::move(s.text)});
+    }
+  }
+  if (alerts.empty()) return std::vector<store::AlertRecord>{};
+  return store.RaiseAlerts(actor, subject_id, alerts);
 }
 
 }  // namespace trial::service

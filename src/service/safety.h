@@ -104,6 +104,19 @@ struct AdverseEventDetail {
 Result<AdverseEventDetail> ShowAdverseEvent(store::TrialStore& store, const std::string& actor,
                                             int64_t id);
 
+// Turns the safety signals of the subject's stored eCRF data (service::SafetySignals: a lab at
+// or above the possible-AE grade, a respiratory-failure sample, on-study RP-ILD) into alerts
+// (TrialStore::RaiseAlerts, as `actor`): those of `visit`, or of every visit when nullopt. A
+// signal whose key the subject already has raises nothing, so running it again is harmless
+// (data entry runs it after each save; `trial alert scan` re-runs it). Returns the alerts
+// raised. Errors: those of LoadOutcomeData, SafetySignals and RaiseAlerts; a visit without data
+// raises nothing.
+Result<std::vector<store::AlertRecord>> RaiseSignalAlerts(store::TrialStore& store,
+                                                          const protocol::Protocol& protocol,
+                                                          const std::string& actor,
+                                                          int64_t subject_id,
+                                                          const std::optional<std::string>& visit);
+
 // The notifications (queued and delivered, oldest first) for an administrator, who runs the
 // outbox delivery; kInvalidArgument for any other role.
 Result<std::vector<store::Notification>> Outbox(store::TrialStore& store, const std::string& actor);
