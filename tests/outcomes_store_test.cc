@@ -216,6 +216,59 @@ TEST_P(OutcomesTest, StoredD0AndW8GiveTheHandComputedOutcomes) {
   EXPECT_EQ(k["week8_changes"], j["week8_changes"]);
 }
 
+// The investigator's RP-ILD diagnosis entered with `data set` (respiratory_events, FACTS §6.1):
+// the save raises an rp_ild alert, and `trial outcomes` shows the detection with its inputs.
+TEST_P(OutcomesTest, RpIldDiagnosisEnteredRaisesAnAlertAndShowsInOutcomes) {
+  Populate();
+  Journey c(path_);
+  c.today_ = *Date::FromYmd(2026, 7, 28);  // after the W2 visit of 2026-07-27
+  const std::string subject = std::to_string(subject_);
+  auto set = [&](const std::string& visit, const std::string& form, const std::string& item,
+                 const std::string& value) {
+    EXPECT_EQ(c.Run({"data", "set", "--subject", subject, "--visit", visit, "--form", form,
+                     "--item", item, "--value", value, "--user", "coord"}),
+              cli::kExitOk)
+        << visit << " " << form << "." << item << ": " << c.err_;
+  };
+  set("D0", "visit", "visit_date", "2026-07-13");
+  set("W2", "visit", "visit_date", "2026-07-27");
+  set("W2", "respiratory_events", "new_symptoms", "no");
+  set("W2", "respiratory_events", "hospitalized", "no");
+  EXPECT_THAT(c.out_, ::testing::Not(HasSubstr("RP-ILD detected")));
+  // The date first: without the diagnosis it detects nothing.
+  set("W2", "respiratory_events", "rp_ild_date", "2026-07-25");
+  EXPECT_THAT(c.out_, ::testing::Not(HasSubstr("RP-ILD detected")));
+  set("W2", "respiratory_events", "rp_ild_diagnosed", "yes");
+  EXPECT_THAT(c.out_, HasSubstr("  rp_ild  subject " + subject + " (S1) at W2"));
+  EXPECT_THAT(c.out_, HasSubstr("on-study RP-ILD detected at W2 (2026-07-25): RP-ILD diagnosed on "
+                                "2026-07-25"));
+
+  ASSERT_EQ(c.Run({"outcomes", subject, "--user", "coord", "--format", "json"}), cli::kExitOk)
+      << c.err_;
+  json j = json::parse(c.out_);
+  EXPECT_EQ(j["rp_ild"]["detected"], true);
+  EXPECT_EQ(j["rp_ild"]["date"], "2026-07-25");
+  EXPECT_EQ(j["rp_ild"]["reason"], "RP-ILD diagnosed on 2026-07-25");
+  EXPECT_NE(
+      Find(j["rp_ild"]["inputs"], "item", "respiratory_events.rp_ild_diagnosed", "visit", "W2"),
+      nullptr)
+      << j["rp_ild"].dump();
+  EXPECT_NE(Find(j["rp_ild"]["inputs"], "item", "respiratory_events.rp_ild_date", "visit", "W2"),
+            nullptr)
+      << j["rp_ild"].dump();
+  std::vector<std::string> keys;
+  for (const auto& x : j["signals"]) keys.push_back(x["key"]);
+  EXPECT_THAT(keys, ::testing::Contains(subject + "/W2/rp_ild/rp_ild"));
+
+  // A diagnosis date after the visit date opens a query (edit check), it is not refused.
+  ASSERT_EQ(c.Run({"data", "set", "--subject", subject, "--visit", "W2", "--form",
+                   "respiratory_events", "--item", "rp_ild_date", "--value", "2026-07-30",
+                   "--reason", "date corrected", "--user", "coord"}),
+            cli::kExitOk)
+      << c.err_;
+  EXPECT_THAT(c.out_, HasSubstr("respiratory_events.rp_ild_date_after_visit"));
+}
+
 TEST_P(OutcomesTest, BadInputFilesAreRefusedNamingTheEntry) {
   Journey c(path_);
   c.today_ = *Date::FromYmd(2026, 9, 8);  // after the W8 visit of 2026-09-07

@@ -140,7 +140,8 @@ json ToJson(const Derivations& d, const std::vector<service::SafetySignal>& sign
   }
   out["rp_ild"] = d.rp_ild ? json{{"detected", d.rp_ild->detected},
                                   {"date", DateJson(d.rp_ild->date)},
-                                  {"reason", d.rp_ild->reason}}
+                                  {"reason", d.rp_ild->reason},
+                                  {"inputs", Inputs(d.rp_ild_inputs)}}
                            : json(nullptr);
   if (d.time_to_failure_or_death) {
     const auto& t = *d.time_to_failure_or_death;

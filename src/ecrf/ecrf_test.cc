@@ -44,7 +44,7 @@ std::string Err(const std::string& form, const std::string& item, const std::str
 
 TEST(Forms, EveryScheduledFormIsDefinedAndCounted) {
   const auto& f = *Promis().forms;
-  EXPECT_EQ(f.forms.size(), 25u);
+  EXPECT_EQ(f.forms.size(), 26u);
   for (const auto& v : Promis().schedule->visits) {
     for (const auto& id : v.forms) EXPECT_NE(f.FindForm(id), nullptr) << v.id << " " << id;
   }
@@ -64,7 +64,7 @@ TEST(Forms, EveryScheduledFormIsDefinedAndCounted) {
     (c.generated ? generated : written)++;
     EXPECT_GE(c.rule_id, 0) << c.id;
   }
-  EXPECT_EQ(written, 19);
+  EXPECT_EQ(written, 27);
   EXPECT_GT(generated, 100);
 }
 
@@ -461,7 +461,7 @@ TEST(FormsLoader, EditCheckRuleErrorsCarryFileLineColumn) {
             "rule: item(\"vital_signs.diastolic_bp\") >= item(\"vital_signs.systolic_bp\")",
             "rule: item(\"vital_signs.diastolic_bp\") >= item(\"weight.weight\")");
   std::string e = CheckErrors(t);
-  EXPECT_THAT(e, HasSubstr("editchecks.yaml:88:11: cannot compare"));
+  EXPECT_THAT(e, HasSubstr("editchecks.yaml:106:11: cannot compare"));
   EXPECT_THAT(e, HasSubstr("(rule of edit check vital_signs.diastolic_above_systolic)"));
 }
 

@@ -758,6 +758,7 @@ std::optional<ItemSource> OutcomesLoader::ReadSource(const Protocol& p, const YA
   s.lln = part("lln", Want::kQuantity, value_unit);
   s.fio2 = part("fio2", Want::kQuantity, "%");
   s.date = part("date", Want::kDate, "");
+  s.end = part("end", Want::kDate, "");
   // A code (or yes/no) the value or `when` must equal: one of the item's codes.
   auto code = [&](const char* key, const std::optional<Resolved>& item) -> std::string {
     std::string text = Text(n, key, false);
@@ -945,7 +946,7 @@ void OutcomesLoader::BuildSources(Protocol& p) {
   } else {
     CheckKeys(resp,
               {"pao2", "spo2", "fvc_percent", "dlco_percent", "hrct_extent", "symptom_onset",
-               "supplemental_oxygen", "death"},
+               "supplemental_oxygen", "respiratory_stay", "rp_ild_diagnosis", "death"},
               "'sources: respiratory'");
     struct Spec {
       const char* key;
@@ -962,6 +963,8 @@ void OutcomesLoader::BuildSources(Protocol& p) {
         {"hrct_extent", &s.hrct_extent, Want::kQuantity, "%", {"date"}},
         {"symptom_onset", &s.symptom_onset, Want::kDate, "", {}},
         {"supplemental_oxygen", &s.supplemental_oxygen, Want::kCode, "", {"equals", "date"}},
+        {"respiratory_stay", &s.respiratory_stay, Want::kCode, "", {"equals", "date", "end"}},
+        {"rp_ild_diagnosis", &s.rp_ild_diagnosis, Want::kCode, "", {"equals", "date"}},
         {"death", &s.death, Want::kCode, "", {"equals", "date"}},
     };
     for (const auto& spec : specs) {

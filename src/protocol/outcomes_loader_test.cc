@@ -222,6 +222,34 @@ TEST(OutcomesLoaderTest, SourcesOfTheRealDefinitions) {
   EXPECT_EQ(s.labs_not_collected.size(), 3u);
   EXPECT_EQ(s.pao2.fio2->Name(), "abg.fio2");
   EXPECT_EQ(s.death.equals, "death");
+  EXPECT_EQ(s.symptom_onset.value.Name(), "respiratory_events.symptom_onset");
+  EXPECT_EQ(s.respiratory_stay.value.Name(), "respiratory_events.hospitalized");
+  EXPECT_EQ(s.respiratory_stay.equals, "yes");
+  EXPECT_EQ(s.respiratory_stay.date->Name(), "respiratory_events.admission_date");
+  EXPECT_EQ(s.respiratory_stay.end->Name(), "respiratory_events.discharge_date");
+  EXPECT_EQ(s.rp_ild_diagnosis.value.Name(), "respiratory_events.rp_ild_diagnosed");
+  EXPECT_EQ(s.rp_ild_diagnosis.date->Name(), "respiratory_events.rp_ild_date");
+}
+
+TEST(OutcomesLoaderTest, RpIldSourcesAreChecked) {
+  TempProtocol end;
+  end.Replace("outcomes.yaml", "end: respiratory_events.discharge_date",
+              "end: respiratory_events.hospitalized");
+  ExpectErrorContaining(end,
+                        "respiratory.respiratory_stay 'end': 'respiratory_events.hospitalized' "
+                        "(yesno) must be a date item");
+  TempProtocol equals;
+  equals.Replace("outcomes.yaml",
+                 "value: respiratory_events.rp_ild_diagnosed\n      equals: \"yes\"",
+                 "value: respiratory_events.rp_ild_diagnosed\n      equals: \"maybe\"");
+  ExpectErrorContaining(equals,
+                        "respiratory.rp_ild_diagnosis: 'maybe' is not a value of "
+                        "respiratory_events.rp_ild_diagnosed");
+  TempProtocol not_end;
+  not_end.Replace(
+      "outcomes.yaml", "date: respiratory_events.rp_ild_date",
+      "date: respiratory_events.rp_ild_date\n      end: respiratory_events.rp_ild_date");
+  ExpectErrorContaining(not_end, "unknown key 'end'");
 }
 
 TEST(OutcomesLoaderTest, TheMmtSourceFollowsTheMmtMaximum) {
@@ -247,7 +275,7 @@ TEST(OutcomesLoaderTest, SourcesMustNameItemsOfFittingTypeAndUnit) {
                         ": tis.physician_global: 'safety_labs.alt' (quantity) must be a quantity "
                         "convertible to 'cm', not 'U/L'");
   TempProtocol type;
-  type.Replace("outcomes.yaml", "symptom_onset: medical_history.resp_symptom_onset",
+  type.Replace("outcomes.yaml", "symptom_onset: respiratory_events.symptom_onset",
                "symptom_onset: medical_history.anti_mda5");
   ExpectErrorContaining(type,
                         "respiratory.symptom_onset: 'medical_history.anti_mda5' (code) must "

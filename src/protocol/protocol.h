@@ -347,6 +347,7 @@ struct ItemSource {
   std::optional<SourceRef> uln, lln;  // a lab's reference range
   std::optional<SourceRef> fio2;      // the FiO2 an oxygenation value was taken on
   std::optional<SourceRef> date;      // the sample's date (else the visit date)
+  std::optional<SourceRef> end;       // a period's last day (a stay's discharge; else ongoing)
   std::string equals;                 // a code or yes/no item: the fact holds when equal
   std::optional<SourceRef> when;      // only instances where `when` equals `when_equals`
   std::string when_equals;
@@ -369,6 +370,8 @@ struct OutcomeSources {
   std::vector<std::string> labs_not_collected;              // terms the eCRF does not collect
   ItemSource pao2, spo2, fvc_percent, dlco_percent, hrct_extent;
   ItemSource symptom_onset, supplemental_oxygen, death;
+  ItemSource respiratory_stay;  // a stay for a respiratory cause: `equals`, `date` start, `end`
+  ItemSource rp_ild_diagnosis;  // the investigator's RP-ILD diagnosis: `equals`, `date`
   ItemSource prednisone_equivalent;
 };
 

@@ -339,6 +339,7 @@ Result<std::vector<safety::DatedValue>> Dated(const DataReader& r, const ItemSou
 std::vector<Date> EventDates(const DataReader& r, const ItemSource& src,
                              std::vector<DerivationInput>* inputs) {
   std::vector<Date> out;
+  if (src.value.Empty()) return out;  // a source the protocol does not give
   for (const auto& v : r.data().visits) {
     auto t = r.Text(src.value, v, 0);
     if (!t || t->text != src.equals) continue;
@@ -346,6 +347,33 @@ std::vector<Date> EventDates(const DataReader& r, const ItemSource& src,
     auto date = r.SampleDate(src, v, 0, &in);
     if (!date) continue;
     out.push_back(*date);
+    inputs->insert(inputs->end(), in.begin(), in.end());
+  }
+  return out;
+}
+
+// The periods at which a yes/no source equals its `equals`: from `date` (else the visit date) to
+// `end` (else the visit date: still in hospital at the visit, as far as the eCRF says).
+std::vector<safety::DateRange> StayRanges(const DataReader& r, const ItemSource& src,
+                                          std::vector<DerivationInput>* inputs) {
+  std::vector<safety::DateRange> out;
+  if (src.value.Empty()) return out;
+  for (const auto& v : r.data().visits) {
+    auto t = r.Text(src.value, v, 0);
+    if (!t || t->text != src.equals) continue;
+    std::vector<DerivationInput> in{t->input};
+    auto start = r.SampleDate(src, v, 0, &in);
+    if (!start) continue;
+    std::optional<Date> end = r.VisitDate(v);
+    if (src.end) {
+      if (auto e = r.Text(*src.end, v, 0)) {
+        if (auto date = Date::Parse(e->text)) {
+          end = *date;
+          in.push_back(e->input);
+        }
+      }
+    }
+    out.push_back({*start, end ? std::max(*start, *end) : *start});
     inputs->insert(inputs->end(), in.begin(), in.end());
   }
   return out;
@@ -392,15 +420,19 @@ Result<void> Respiratory(const protocol::Protocol& p, const DataReader& r, Deriv
     if (k < series->points.size()) d.pf.push_back({x->visit, series->points[k++], x->inputs});
   }
   // On-study RP-ILD.
-  std::vector<DerivationInput> rp_inputs;
+  std::vector<DerivationInput>& rp_inputs = d.rp_ild_inputs;
   safety::RespiratoryTimeline t;
-  t.symptom_onsets.clear();
   for (const auto& v : r.data().visits) {
     auto on = r.Text(s.symptom_onset.value, v, 0);
     if (!on) continue;
-    if (auto date = Date::Parse(on->text)) t.symptom_onsets.push_back(*date);
+    if (auto date = Date::Parse(on->text)) {
+      t.symptom_onsets.push_back(*date);
+      rp_inputs.push_back(on->input);
+    }
   }
   t.supplemental_oxygen = EventDates(r, s.supplemental_oxygen, &rp_inputs);
+  t.rp_ild_diagnoses = EventDates(r, s.rp_ild_diagnosis, &rp_inputs);
+  t.respiratory_stays = StayRanges(r, s.respiratory_stay, &rp_inputs);
   for (auto [src, out] :
        {std::pair{&s.fvc_percent, &t.fvc_percent}, std::pair{&s.hrct_extent, &t.hrct_extent}}) {
     auto values = Dated(r, *src, &rp_inputs);
@@ -408,7 +440,9 @@ Result<void> Respiratory(const protocol::Protocol& p, const DataReader& r, Deriv
     *out = std::move(*values);
   }
   for (const auto& x : *samples) {
-    if (x.sample.pao2) t.pao2.push_back({x.sample.date, *x.sample.pao2});
+    if (!x.sample.pao2) continue;
+    t.pao2.push_back({x.sample.date, *x.sample.pao2});
+    rp_inputs.insert(rp_inputs.end(), x.inputs.begin(), x.inputs.end());
   }
   auto rp = safety::DetectRpIld(o, day0, t);
   if (!rp) return std::unexpected(rp.error());

@@ -110,6 +110,7 @@ struct Derivations {
   std::optional<PfAtVisit> pf_baseline;
   std::vector<FailureAtVisit> respiratory_failures;
   std::optional<safety::RpIldDetection> rp_ild;  // nullopt without a day-0 date
+  std::vector<DerivationInput> rp_ild_inputs;    // onsets, oxygen, stays, diagnoses, FVC, HRCT
   std::optional<outcomes::TimeToEvent> time_to_failure_or_death;
   std::vector<DerivationInput> time_inputs;
   std::string week8_visit;

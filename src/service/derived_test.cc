@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -383,9 +384,12 @@ TEST(Derived, RpIldDetectedOnceAtTheVisitThatShowsIt) {
   // (> 10): RP-ILD at W4, not again at W8.
   ecrf::SubjectData d;
   d.visits.push_back(VisitBuilder("D0", "2026-07-13").Set("pft", "fvc_pct", "80 %").Done());
-  d.visits.push_back(VisitBuilder("W4", "2026-08-10").Set("pft", "fvc_pct", "65 %").Done());
+  d.visits.push_back(VisitBuilder("W4", "2026-08-10")
+                         .Set("pft", "fvc_pct", "65 %")
+                         .Set("respiratory_events", "new_symptoms", "yes")
+                         .Set("respiratory_events", "symptom_onset", "2026-08-02")
+                         .Done());
   d.visits.push_back(VisitBuilder("W8", "2026-09-07").Set("pft", "fvc_pct", "60 %").Done());
-  d.visits[1].Set("medical_history.resp_symptom_onset", 0, "2026-08-02");
   auto w4 = SafetySignals(Promis(), d, "7", "W4");
   ASSERT_TRUE(w4.has_value()) << w4.error().message;
   ASSERT_EQ(w4->size(), 1u);
@@ -394,6 +398,149 @@ TEST(Derived, RpIldDetectedOnceAtTheVisitThatShowsIt) {
   auto w8 = SafetySignals(Promis(), d, "7", "W8");
   ASSERT_TRUE(w8.has_value()) << w8.error().message;
   EXPECT_TRUE(w8->empty());
+}
+
+// ---- on-study RP-ILD from the respiratory_events form (FACTS §6.1, Q-RPILD-ONSTUDY) ----
+// Day 0 is 2026-07-13; rpild_window is 30 days (protocol.yaml), so an onset on 2026-08-01 opens
+// the window [2026-08-01, 2026-08-31]; rpild_fvc_drop is 10 points.
+
+// D0 with FVC 80 %, W4 (2026-08-10) reporting new symptoms from 2026-08-01.
+ecrf::SubjectData OnsetOnAugust1() {
+  ecrf::SubjectData d;
+  d.visits.push_back(VisitBuilder("D0", "2026-07-13").Set("pft", "fvc_pct", "80 %").Done());
+  d.visits.push_back(VisitBuilder("W4", "2026-08-10")
+                         .Set("respiratory_events", "new_symptoms", "yes")
+                         .Set("respiratory_events", "symptom_onset", "2026-08-01")
+                         .Set("respiratory_events", "hospitalized", "no")
+                         .Set("respiratory_events", "rp_ild_diagnosed", "no")
+                         .Done());
+  return d;
+}
+
+safety::RpIldDetection RpIld(const ecrf::SubjectData& d) {
+  auto r = DeriveOutcomes(Promis(), d);
+  EXPECT_TRUE(r.has_value()) << r.error().message;
+  if (!r || !r->rp_ild) {
+    ADD_FAILURE() << "no RP-ILD derivation";
+    return {};
+  }
+  return *r->rp_ild;
+}
+
+bool HasInput(const std::vector<DerivationInput>& inputs, const std::string& visit,
+              const std::string& item, const std::string& value) {
+  return std::any_of(inputs.begin(), inputs.end(), [&](const DerivationInput& in) {
+    return in.visit == visit && in.item == item && in.value == value;
+  });
+}
+
+TEST(Derived, RpIldByTheInvestigatorsDiagnosisAfterDayZero) {
+  // No onset is needed for the diagnosis (exclusion 8's reading): dated 2026-07-25 (day 12).
+  ecrf::SubjectData d;
+  d.visits.push_back(VisitBuilder("D0", "2026-07-13").Done());
+  d.visits.push_back(VisitBuilder("W2", "2026-07-27")
+                         .Set("respiratory_events", "new_symptoms", "no")
+                         .Set("respiratory_events", "hospitalized", "no")
+                         .Set("respiratory_events", "rp_ild_diagnosed", "yes")
+                         .Set("respiratory_events", "rp_ild_date", "2026-07-25")
+                         .Done());
+  auto r = DeriveOutcomes(Promis(), d);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_TRUE(r->rp_ild.has_value());
+  EXPECT_TRUE(r->rp_ild->detected);
+  EXPECT_EQ(r->rp_ild->date, Date::Parse("2026-07-25").value());
+  EXPECT_EQ(r->rp_ild->reason, "RP-ILD diagnosed on 2026-07-25");
+  EXPECT_TRUE(HasInput(r->rp_ild_inputs, "W2", "respiratory_events.rp_ild_diagnosed", "yes"));
+  EXPECT_TRUE(HasInput(r->rp_ild_inputs, "W2", "respiratory_events.rp_ild_date", "2026-07-25"));
+  // The signal of W2 names the diagnosis.
+  auto signals = SafetySignals(Promis(), d, "7", "W2");
+  ASSERT_TRUE(signals.has_value()) << signals.error().message;
+  ASSERT_EQ(signals->size(), 1u);
+  EXPECT_EQ((*signals)[0].key, "7/W2/rp_ild/rp_ild");
+  EXPECT_THAT((*signals)[0].text, HasSubstr("RP-ILD diagnosed on 2026-07-25"));
+}
+
+TEST(Derived, RpIldDiagnosisOnOrBeforeDayZeroIsNotOnStudy) {
+  for (const char* date : {"2026-07-10", "2026-07-13"}) {  // before day 0; day 0 itself
+    SCOPED_TRACE(date);
+    ecrf::SubjectData d;
+    d.visits.push_back(VisitBuilder("D0", "2026-07-13").Done());
+    d.visits.push_back(VisitBuilder("W2", "2026-07-27")
+                           .Set("respiratory_events", "rp_ild_diagnosed", "yes")
+                           .Set("respiratory_events", "rp_ild_date", date)
+                           .Done());
+    auto rp = RpIld(d);
+    EXPECT_FALSE(rp.detected);
+    EXPECT_EQ(rp.reason, "no RP-ILD condition after day 0");
+    auto signals = SafetySignals(Promis(), d, "7", "W2");
+    ASSERT_TRUE(signals.has_value()) << signals.error().message;
+    EXPECT_TRUE(signals->empty());
+  }
+}
+
+TEST(Derived, RpIldByARespiratoryStayOnTheLastDayOfTheWindow) {
+  // Admitted 2026-08-31 = onset 2026-08-01 + 30 days (the window includes its last day).
+  ecrf::SubjectData d = OnsetOnAugust1();
+  d.visits.push_back(VisitBuilder("UNS", "2026-09-03")
+                         .Set("respiratory_events", "hospitalized", "yes")
+                         .Set("respiratory_events", "admission_date", "2026-08-31")
+                         .Set("respiratory_events", "discharge_date", "2026-09-02")
+                         .Done());
+  auto r = DeriveOutcomes(Promis(), d);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_TRUE(r->rp_ild.has_value());
+  EXPECT_TRUE(r->rp_ild->detected);
+  EXPECT_EQ(r->rp_ild->date, Date::Parse("2026-08-31").value());
+  EXPECT_EQ(r->rp_ild->reason,
+            "respiratory hospital stay from 2026-08-31, within 30 days after onset 2026-08-01");
+  EXPECT_TRUE(HasInput(r->rp_ild_inputs, "W4", "respiratory_events.symptom_onset", "2026-08-01"));
+  EXPECT_TRUE(HasInput(r->rp_ild_inputs, "UNS", "respiratory_events.hospitalized", "yes"));
+  EXPECT_TRUE(HasInput(r->rp_ild_inputs, "UNS", "respiratory_events.admission_date", "2026-08-31"));
+  EXPECT_TRUE(HasInput(r->rp_ild_inputs, "UNS", "respiratory_events.discharge_date", "2026-09-02"));
+}
+
+TEST(Derived, RpIldNotByAStayOneDayAfterTheWindow) {
+  ecrf::SubjectData d = OnsetOnAugust1();
+  d.visits.push_back(VisitBuilder("UNS", "2026-09-03")
+                         .Set("respiratory_events", "hospitalized", "yes")
+                         .Set("respiratory_events", "admission_date", "2026-09-01")
+                         .Done());
+  auto rp = RpIld(d);
+  EXPECT_FALSE(rp.detected);
+  EXPECT_EQ(rp.reason, "no RP-ILD condition after day 0");
+}
+
+TEST(Derived, RpIldStayWithoutDischargeLastsToTheVisitDate) {
+  // Admitted 2026-07-25, before the onset; reported at W2 (2026-07-27) without a discharge date:
+  // the stay is known to 2026-07-27 only, which ends before the window opens. With a discharge
+  // on 2026-08-03 it overlaps the window: RP-ILD from the onset, 2026-08-01.
+  ecrf::SubjectData d = OnsetOnAugust1();
+  d.visits.insert(d.visits.begin() + 1,
+                  VisitBuilder("W2", "2026-07-27")
+                      .Set("respiratory_events", "hospitalized", "yes")
+                      .Set("respiratory_events", "admission_date", "2026-07-25")
+                      .Done());
+  auto rp = RpIld(d);
+  EXPECT_FALSE(rp.detected);
+  d.visits[1].Set("respiratory_events.discharge_date", 0, "2026-08-03");
+  rp = RpIld(d);
+  EXPECT_TRUE(rp.detected);
+  EXPECT_EQ(rp.date, Date::Parse("2026-08-01").value());
+  EXPECT_THAT(rp.reason, HasSubstr("respiratory hospital stay from 2026-07-25"));
+}
+
+TEST(Derived, RpIldFvcDropOfExactlyTheThresholdIsNotEnough) {
+  // FVC 80 % at D0; 70 % at W4 is 10 points below (not more than 10): not RP-ILD; 69 % is 11.
+  ecrf::SubjectData d = OnsetOnAugust1();
+  d.visits[1].Set("pft.fvc_pct", 0, ecrf::ValidateEntry(Promis(), "pft", "fvc_pct", "70 %")->text);
+  auto rp = RpIld(d);
+  EXPECT_FALSE(rp.detected);
+  EXPECT_EQ(rp.reason, "no RP-ILD condition after day 0");
+  d.visits[1].Set("pft.fvc_pct", 0, ecrf::ValidateEntry(Promis(), "pft", "fvc_pct", "69 %")->text);
+  rp = RpIld(d);
+  EXPECT_TRUE(rp.detected);
+  EXPECT_THAT(rp.reason, HasSubstr("FVC % predicted 69"));
+  EXPECT_THAT(rp.reason, HasSubstr("below baseline 80 (more than 10)"));
 }
 
 TEST(Derived, PrednisoneEquivalentPerVisit) {
