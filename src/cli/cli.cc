@@ -121,6 +121,10 @@ commands:
       A follow-up: a new version of the AE with the options given changed.
   ae list [--subject ID | --site S] --user U [--format text|json]
   ae show ID --user U [--format text|json]
+  ae summary (--subject ID | --site S) --user U [--format text|json]
+      Safety summary per subject (AEs by grade and seriousness, infections, related AEs, lab
+      abnormalities by worst grade after day 0, prednisone-equivalent dose per visit, open
+      alerts, SAE reports due); --site: every randomized subject, then site totals. Blinded.
   sae report AE_ID --kind initial|follow-up --user U [--format text|json]
       Submit an SAE report (initial: due 24 h after awareness; follow-up: after the initial).
   sae ack REPORT_ID --user SPONSOR

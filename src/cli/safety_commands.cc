@@ -1,4 +1,4 @@
-// The safety verbs (docs/safety.md): `ae add|update|list|show`, `sae report|ack`, `alerts`,
+// The safety verbs (docs/safety.md): `ae add|update|list|show|summary`, `sae report|ack`, `alerts`,
 // `alert ack|confirm|dismiss` and `outbox list|deliver`. Nothing printed here names an arm.
 // `alerts` judges the SAE clocks by the environment's clock (a simulated one in tests).
 #include <cstdio>
@@ -280,6 +280,170 @@ int AeShow(const std::vector<std::string>& args, std::ostream& out, std::ostream
   return kExitOk;
 }
 
+// ---- ae summary ----
+
+ordered_json CountsJson(const service::SafetyCounts& c) {
+  ordered_json j;
+  ordered_json grades, labs, criteria;
+  for (int g = 1; g <= 5; ++g) {
+    grades[std::to_string(g)] = c.by_grade[g - 1];
+    labs[std::to_string(g)] = c.labs_by_worst_grade[g - 1];
+  }
+  for (const auto& [criterion, n] : c.by_seriousness) criteria[criterion] = n;
+  j["adverse_events"] = c.adverse_events;
+  j["by_grade"] = grades;
+  j["serious"] = c.serious;
+  j["serious_by_criterion"] = criteria;
+  j["related_to_study_drug"] = c.related;
+  j["infections"] = c.infections;
+  j["labs_by_worst_grade"] = labs;
+  j["open_alerts"] = c.open_alerts;
+  j["sae_reports_due"] = c.sae_reports_due;
+  j["sae_reports_overdue"] = c.sae_reports_overdue;
+  return j;
+}
+
+ordered_json SummaryJson(const service::SubjectSafetySummary& s) {
+  ordered_json j;
+  j["subject"] = s.subject_id;
+  j["site"] = s.site;
+  j["screening_number"] = s.screening_number;
+  j["status"] = s.status;
+  j["counts"] = CountsJson(s.counts);
+  j["worst_grade"] = s.worst_grade == 0 ? ordered_json(nullptr) : ordered_json(s.worst_grade);
+  j["infections"] = ordered_json::array();
+  for (const auto& i : s.infections) {
+    ordered_json x;
+    x["ae"] = i.ae_id;
+    x["term"] = i.term;
+    x["name"] = i.name;
+    if (!i.other_text.empty()) x["other_text"] = i.other_text;
+    x["grade"] = i.grade;
+    x["onset"] = i.onset.ToString();
+    x["serious"] = !i.seriousness.empty();
+    x["seriousness"] = i.seriousness;
+    j["infections"].push_back(x);
+  }
+  j["lab_abnormalities"] = ordered_json::array();
+  for (const auto& l : s.labs) {
+    j["lab_abnormalities"].push_back(
+        {{"term_id", l.term_id}, {"term", l.term}, {"worst_grade", l.grade}, {"visit", l.visit}});
+  }
+  j["prednisone_equivalent"] = ordered_json::array();
+  for (const auto& p : s.prednisone) {
+    j["prednisone_equivalent"].push_back(
+        {{"visit", p.visit},
+         {"mg_per_day", p.total_mg_per_day ? ordered_json(p.total_mg_per_day->ToDouble())
+                                           : ordered_json(nullptr)},
+         {"unknown", p.unknown}});
+  }
+  j["open_alerts"] = ordered_json::array();
+  for (const auto& a : s.open_alerts) j["open_alerts"].push_back(AlertJson(a));
+  j["sae_reports_due"] = ordered_json::array();
+  for (const auto& c : s.sae_reports_due) {
+    j["sae_reports_due"].push_back(
+        {{"ae", c.ae_id}, {"kind", c.kind}, {"due_at", c.due_at}, {"overdue", c.overdue}});
+  }
+  j["notes"] = s.notes;
+  return j;
+}
+
+void CountsText(const service::SafetyCounts& c, std::ostream& out) {
+  out << "  adverse events: " << c.adverse_events << " (by grade:";
+  for (int g = 1; g <= 5; ++g) out << " " << g << "=" << c.by_grade[g - 1];
+  out << ")\n  serious: " << c.serious;
+  std::string criteria;
+  for (const auto& [criterion, n] : c.by_seriousness) {
+    if (n > 0) criteria += (criteria.empty() ? "" : ", ") + criterion + " " + std::to_string(n);
+  }
+  out << (criteria.empty() ? "" : " (" + criteria + ")")
+      << "\n  related to study drug: " << c.related << "\n  infections: " << c.infections
+      << "\n  lab abnormalities after day 0 by worst grade:";
+  for (int g = 1; g <= 5; ++g) out << " " << g << "=" << c.labs_by_worst_grade[g - 1];
+  out << "\n  open alerts: " << c.open_alerts << "; SAE reports due: " << c.sae_reports_due << " ("
+      << c.sae_reports_overdue << " overdue)\n";
+}
+
+void SummaryText(const service::SubjectSafetySummary& s, std::ostream& out) {
+  out << "subject " << s.subject_id << " (" << s.site << ", " << s.screening_number << ", "
+      << s.status << ")  worst AE grade: "
+      << (s.worst_grade == 0 ? std::string("none") : std::to_string(s.worst_grade)) << "\n";
+  CountsText(s.counts, out);
+  for (const auto& i : s.infections) {
+    std::string criteria;
+    for (const auto& c : i.seriousness) criteria += (criteria.empty() ? "" : ",") + c;
+    out << "    infection: AE " << i.ae_id << " " << i.name
+        << (i.other_text.empty() ? "" : " (" + i.other_text + ")") << " grade " << i.grade
+        << " onset " << i.onset.ToString()
+        << (criteria.empty() ? "  not serious" : "  SERIOUS: " + criteria) << "\n";
+  }
+  for (const auto& l : s.labs) {
+    out << "    lab: " << l.term << " worst grade " << l.grade << " (first at " << l.visit << ")\n";
+  }
+  out << "  prednisone-equivalent dose:";
+  if (s.prednisone.empty()) out << " none recorded";
+  for (const auto& p : s.prednisone) {
+    out << " " << p.visit << " "
+        << (p.total_mg_per_day ? p.total_mg_per_day->ToDecimal(2) + " mg/d" : "unknown");
+    for (const auto& u : p.unknown) out << " (unknown: " << u << ")";
+    out << ";";
+  }
+  out << "\n";
+  for (const auto& a : s.open_alerts) out << "    " << AlertLine(a) << "\n";
+  for (const auto& c : s.sae_reports_due) {
+    out << "    " << (c.overdue ? "OVERDUE " : "due ") << c.kind << " SAE report of AE " << c.ae_id
+        << " due " << c.due_at << "\n";
+  }
+  for (const auto& n : s.notes) out << "  note: " << n << "\n";
+}
+
+// `trial ae summary (--subject ID | --site S) --user U [--format text|json]`.
+int AeSummary(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+              const Environment& env) {
+  Verb v("ae summary", err, env);
+  if (!v.Parse(args, {"subject", "site"}) || !v.Require({"user"})) return v.exit_code();
+  if (v.args().Has("subject") == v.args().Has("site")) {
+    err << "trial ae summary: give --subject ID or --site S\n";
+    return kExitUsage;
+  }
+  std::optional<int64_t> subject;
+  if (v.args().Has("subject") && !(subject = v.IdOption("subject"))) return v.exit_code();
+  if (!v.OpenProtocol() || !v.OpenStore()) return v.exit_code();
+  const std::string now = Now(env);
+  if (subject) {
+    auto one = service::SafetySummary(v.store(), v.protocol(), v.user(), *subject, now);
+    if (!one) return v.Failed(one.error());
+    if (v.json()) {
+      ordered_json j = SummaryJson(*one);
+      j["now"] = now;
+      out << j.dump(2) << "\n";
+    } else {
+      SummaryText(*one, out);
+      out << "as of " << now << "\n";
+    }
+    return kExitOk;
+  }
+  auto site = service::SiteSafety(v.store(), v.protocol(), v.user(), *v.site(), now);
+  if (!site) return v.Failed(site.error());
+  if (v.json()) {
+    ordered_json j;
+    j["site"] = site->site;
+    j["now"] = now;
+    j["subjects"] = ordered_json::array();
+    for (const auto& s : site->subjects) j["subjects"].push_back(SummaryJson(s));
+    j["totals"] = CountsJson(site->totals);
+    j["totals"]["subjects"] = site->subjects.size();
+    out << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  for (const auto& s : site->subjects) SummaryText(s, out);
+  out << "site " << site->site << " totals (" << site->subjects.size()
+      << " randomized subjects):\n";
+  CountsText(site->totals, out);
+  out << "as of " << now << "\n";
+  return kExitOk;
+}
+
 // ---- sae ----
 
 int SaeReportVerb(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
@@ -381,11 +545,7 @@ int AlertScan(const std::vector<std::string>& args, std::ostream& out, std::ostr
     auto subjects = v.store().Subjects(v.site());
     if (!subjects) return v.Failed(subjects.error());
     for (const auto& s : *subjects) {
-      if (s.status != store::SubjectStatus::kScreening &&
-          s.status != store::SubjectStatus::kScreenFailed &&
-          s.status != store::SubjectStatus::kEligible) {
-        ids.push_back(s.id);
-      }
+      if (service::HasBeenRandomized(s.status)) ids.push_back(s.id);
     }
   }
   size_t raised = 0;
@@ -546,7 +706,8 @@ int RunSafetyCommand(const std::vector<std::string>& args, std::ostream& out, st
     if (sub == "update") return AeUpdate(args, out, err, env);
     if (sub == "list") return AeList(args, out, err, env);
     if (sub == "show") return AeShow(args, out, err, env);
-    err << "trial ae: expected add, update, list or show\n";
+    if (sub == "summary") return AeSummary(args, out, err, env);
+    err << "trial ae: expected add, update, list, show or summary\n";
     return kExitUsage;
   }
   if (verb == "sae") {

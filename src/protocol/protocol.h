@@ -403,21 +403,24 @@ struct AeTerm {
   std::string name;         // "Lung infection"
   std::vector<int> grades;  // ascending, each 1..5
   bool needs_text = false;  // "other, specify": the reporter names the event in free text
+  std::string category;     // one of Safety::categories: infection, respiratory, laboratory, ...
 
   bool Defines(int grade) const;
 };
 
 // Adverse events and serious-adverse-event reporting (issue 6 items 1, 2).
 struct Safety {
-  std::string ctcae_version;  // "5.0"
+  std::string ctcae_version;            // "5.0"
+  std::vector<std::string> categories;  // of the terms, for the summaries: infection, ...
   std::vector<AeTerm> terms;
-  std::vector<std::string> seriousness;  // death, life_threatening, hospitalization, ...
-  std::vector<std::string> relatedness;  // related, possibly_related, ...
-  std::vector<std::string> actions;      // action taken with the study drug
-  std::vector<std::string> outcomes;     // outcome of the event
-  std::vector<std::string> recipients;   // who an SAE notifies: sponsor, medical_monitor
-  int initial_report_hours = 24;         // SAE initial report due after awareness
-  int follow_up_days = 0;                // SAE follow-up report due after the initial report
+  std::vector<std::string> seriousness;         // death, life_threatening, hospitalization, ...
+  std::vector<std::string> relatedness;         // related, possibly_related, ...
+  std::vector<std::string> counted_as_related;  // the relatedness codes counted as related
+  std::vector<std::string> actions;             // action taken with the study drug
+  std::vector<std::string> outcomes;            // outcome of the event
+  std::vector<std::string> recipients;          // who an SAE notifies: sponsor, medical_monitor
+  int initial_report_hours = 24;                // SAE initial report due after awareness
+  int follow_up_days = 0;                       // SAE follow-up report due after the initial report
 
   const AeTerm* FindTerm(const std::string& id) const;
 };

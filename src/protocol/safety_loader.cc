@@ -25,10 +25,10 @@ const char* const kFile = "safety.yaml";
 }  // namespace
 
 SafetyLoader::SafetyLoader(std::string dir, std::vector<Error>* errors)
-    : ParameterFile(
-          std::move(dir), kFile, "docs/safety.md",
-          {"ctcae_version", "terms", "seriousness", "relatedness", "actions", "outcomes", "sae"},
-          errors) {}
+    : ParameterFile(std::move(dir), kFile, "docs/safety.md",
+                    {"ctcae_version", "categories", "terms", "seriousness", "relatedness",
+                     "counted_as_related", "actions", "outcomes", "sae"},
+                    errors) {}
 
 std::vector<std::string> SafetyLoader::Codes(const char* key) {
   std::vector<std::string> out;
@@ -52,16 +52,26 @@ std::vector<std::string> SafetyLoader::Codes(const char* key) {
   return out;
 }
 
-std::optional<AeTerm> SafetyLoader::Term(const YAML::Node& n) {
+std::optional<AeTerm> SafetyLoader::Term(const YAML::Node& n,
+                                         const std::vector<std::string>& categories) {
   if (!n.IsMap()) {
-    Fail(n, "a term must be a mapping {id, name, grades[, other]}");
+    Fail(n, "a term must be a mapping {id, name, grades, category[, other]}");
     return std::nullopt;
   }
-  CheckKeys(n, {"id", "name", "grades", "other"}, "a term");
+  CheckKeys(n, {"id", "name", "grades", "category", "other"}, "a term");
   AeTerm t;
   t.id = Text(n, "id", true);
   t.name = Text(n, "name", true);
   if (!t.id.empty() && !IsParameterName(t.id)) Fail(n["id"], "'" + t.id + "' is not a valid id");
+  t.category = Text(n, "category", true);
+  if (!t.category.empty() &&
+      std::find(categories.begin(), categories.end(), t.category) == categories.end()) {
+    std::string known;
+    for (const auto& c : categories) known += (known.empty() ? "" : ", ") + c;
+    Fail(n["category"], "term '" + t.id + "': unknown category '" + t.category +
+                            "' (the 'categories' are: " + known + ")");
+    return std::nullopt;
+  }
   const YAML::Node g = n["grades"];
   if (!g.IsSequence() || g.size() == 0) {
     Fail(g.IsDefined() ? g : n, "term '" + t.id + "': 'grades' must be a list of grades 1 to 5");
@@ -86,7 +96,7 @@ std::optional<AeTerm> SafetyLoader::Term(const YAML::Node& n) {
     Fail(n["other"], "term '" + t.id + "': 'other' must be true or false");
   }
   t.needs_text = other == "true";
-  if (t.id.empty() || t.name.empty()) return std::nullopt;
+  if (t.id.empty() || t.name.empty() || t.category.empty()) return std::nullopt;
   return t;
 }
 
@@ -123,13 +133,14 @@ void SafetyLoader::Build(Protocol& p) {
   const size_t before = errors_->size();
   Safety s;
   s.ctcae_version = Text(root_, "ctcae_version", true);
+  s.categories = Codes("categories");
   const YAML::Node terms = root_["terms"];
   if (!terms.IsSequence() || terms.size() == 0) {
     Fail(terms.IsDefined() ? terms : root_, "'terms' must be a non-empty list of terms");
   } else {
     std::set<std::string> ids;
     for (const auto& n : terms) {
-      auto t = Term(n);
+      auto t = Term(n, s.categories);
       if (!t) continue;
       if (!ids.insert(t->id).second) {
         Fail(n, "duplicate term '" + t->id + "'");
@@ -144,6 +155,15 @@ void SafetyLoader::Build(Protocol& p) {
   }
   s.seriousness = Codes("seriousness");
   s.relatedness = Codes("relatedness");
+  s.counted_as_related = Codes("counted_as_related");
+  if (!s.counted_as_related.empty()) {
+    for (const auto& c : root_["counted_as_related"]) {
+      if (std::find(s.relatedness.begin(), s.relatedness.end(), c.Scalar()) ==
+          s.relatedness.end()) {
+        Fail(c, "'counted_as_related': '" + c.Scalar() + "' is not a code of 'relatedness'");
+      }
+    }
+  }
   s.actions = Codes("actions");
   s.outcomes = Codes("outcomes");
   const YAML::Node sae = root_["sae"];

@@ -30,7 +30,7 @@ class SafetyLoader : public ParameterFile {
 
  private:
   std::vector<std::string> Codes(const char* key);
-  std::optional<AeTerm> Term(const YAML::Node& n);
+  std::optional<AeTerm> Term(const YAML::Node& n, const std::vector<std::string>& categories);
   std::optional<int> WholeParameter(const Protocol& p, const std::string& name, int min, int max);
   std::optional<int> DaysParameter(const Protocol& p, const std::string& name);
 };

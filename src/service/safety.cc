@@ -1,6 +1,7 @@
 #include "service/safety.h"
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "service/access.h"
@@ -364,6 +365,144 @@ Result<std::vector<store::AlertRecord>> RaiseSignalAlerts(store::TrialStore& sto
   }
   if (alerts.empty()) return std::vector<store::AlertRecord>{};
   return store.RaiseAlerts(actor, subject_id, alerts);
+}
+
+bool HasBeenRandomized(store::SubjectStatus status) {
+  return status != store::SubjectStatus::kScreening &&
+         status != store::SubjectStatus::kScreenFailed && status != store::SubjectStatus::kEligible;
+}
+
+namespace {
+
+// Adds the counts of `from` to `to`.
+void AddCounts(SafetyCounts& to, const SafetyCounts& from) {
+  to.adverse_events += from.adverse_events;
+  to.serious += from.serious;
+  to.related += from.related;
+  to.infections += from.infections;
+  to.open_alerts += from.open_alerts;
+  to.sae_reports_due += from.sae_reports_due;
+  to.sae_reports_overdue += from.sae_reports_overdue;
+  for (size_t g = 0; g < 5; ++g) {
+    to.by_grade[g] += from.by_grade[g];
+    to.labs_by_worst_grade[g] += from.labs_by_worst_grade[g];
+  }
+  for (size_t i = 0; i < to.by_seriousness.size() && i < from.by_seriousness.size(); ++i) {
+    to.by_seriousness[i].second += from.by_seriousness[i].second;
+  }
+}
+
+SafetyCounts EmptyCounts(const protocol::Safety& safety) {
+  SafetyCounts c;
+  for (const auto& criterion : safety.seriousness) c.by_seriousness.emplace_back(criterion, 0);
+  return c;
+}
+
+}  // namespace
+
+Result<SubjectSafetySummary> SafetySummary(store::TrialStore& store,
+                                           const protocol::Protocol& protocol,
+                                           const std::string& actor, int64_t subject_id,
+                                           const std::string& now) {
+  auto safety_of = SafetyOf(protocol);
+  if (!safety_of) return std::unexpected(safety_of.error());
+  const protocol::Safety& safety = **safety_of;
+  // The reader check is ListAdverseEvents' (unknown subject, site scope).
+  auto events = ListAdverseEvents(store, actor, subject_id, std::nullopt);
+  if (!events) return std::unexpected(events.error());
+  auto subject = store.FindSubject(subject_id);
+  if (!subject) return std::unexpected(subject.error());
+  if (!*subject) return Fail(ErrorCode::kNotFound, "unknown subject " + std::to_string(subject_id));
+  SubjectSafetySummary out;
+  out.subject_id = subject_id;
+  out.site = (*subject)->site_id;
+  out.screening_number = (*subject)->screening_number;
+  out.status = store::StatusName((*subject)->status);
+  out.counts = EmptyCounts(safety);
+  SafetyCounts& c = out.counts;
+  for (const auto& ae : *events) {
+    ++c.adverse_events;
+    if (ae.grade >= 1 && ae.grade <= 5) ++c.by_grade[ae.grade - 1];
+    out.worst_grade = std::max(out.worst_grade, ae.grade);
+    if (ae.serious()) ++c.serious;
+    for (auto& [criterion, n] : c.by_seriousness) n += Contains(ae.seriousness, criterion) ? 1 : 0;
+    if (Contains(safety.counted_as_related, ae.related)) ++c.related;
+    const protocol::AeTerm* term = safety.FindTerm(ae.term);
+    if (term != nullptr && term->category == "infection") {
+      ++c.infections;
+      out.infections.push_back(
+          {ae.id, ae.term, term->name, ae.other_text, ae.grade, ae.onset, ae.seriousness});
+    }
+  }
+  auto data = LoadOutcomeData(store, protocol, actor, subject_id);
+  if (!data) return std::unexpected(data.error());
+  const std::string& baseline = protocol.outcomes->sources->baseline_visit;
+  if (data->FindVisit(baseline) == nullptr) {
+    out.notes.push_back("no " + baseline +
+                        " data: lab grades after day 0 and prednisone-equivalent doses not "
+                        "derived (unknown)");
+  } else {
+    auto derived = DeriveOutcomes(protocol, *data);
+    if (!derived) return std::unexpected(derived.error());
+    // The visits after day 0, for the labs that could not be graded there.
+    std::set<std::string> after;
+    bool seen_baseline = false;
+    for (const auto& v : data->visits) {
+      if (seen_baseline) after.insert(v.visit);
+      seen_baseline = seen_baseline || v.visit == baseline;
+    }
+    bool any_lab_after = false;
+    for (const auto& lab : derived->labs) {
+      if (!after.contains(lab.visit)) continue;
+      any_lab_after = true;
+      if (!lab.grade) out.notes.push_back(lab.visit + " " + lab.term_id + ": " + lab.problem);
+    }
+    if (!any_lab_after) {
+      out.notes.push_back("no lab value after " + baseline +
+                          ": lab abnormalities after day 0 unknown");
+    }
+    for (auto& w : derived->lab_worst) {
+      if (w.grade < 1 || w.grade > 5) continue;
+      ++c.labs_by_worst_grade[w.grade - 1];
+      out.labs.push_back(std::move(w));
+    }
+    out.prednisone = std::move(derived->prednisone);
+  }
+  auto board = SafetyAlerts(store, protocol, actor, out.site, now);
+  if (!board) return std::unexpected(board.error());
+  for (auto& a : board->alerts) {
+    if (a.subject_id == subject_id) out.open_alerts.push_back(std::move(a));
+  }
+  for (auto& r : board->pending) {
+    if (r.subject_id != subject_id) continue;
+    c.sae_reports_overdue += r.overdue ? 1 : 0;
+    out.sae_reports_due.push_back(std::move(r));
+  }
+  c.open_alerts = static_cast<int>(out.open_alerts.size());
+  c.sae_reports_due = static_cast<int>(out.sae_reports_due.size());
+  return out;
+}
+
+Result<SiteSafetySummary> SiteSafety(store::TrialStore& store, const protocol::Protocol& protocol,
+                                     const std::string& actor, const std::string& site,
+                                     const std::string& now) {
+  auto safety = SafetyOf(protocol);
+  if (!safety) return std::unexpected(safety.error());
+  auto reader = ReaderOf(store, actor, site, "the safety summaries");
+  if (!reader) return std::unexpected(reader.error());
+  auto subjects = store.Subjects(site);
+  if (!subjects) return std::unexpected(subjects.error());
+  SiteSafetySummary out;
+  out.site = site;
+  out.totals = EmptyCounts(**safety);
+  for (const auto& s : *subjects) {
+    if (!HasBeenRandomized(s.status)) continue;
+    auto one = SafetySummary(store, protocol, actor, s.id, now);
+    if (!one) return std::unexpected(one.error());
+    AddCounts(out.totals, one->counts);
+    out.subjects.push_back(std::move(*one));
+  }
+  return out;
 }
 
 }  // namespace trial::service

@@ -3,8 +3,9 @@
 // "adverse events, SAE reports, alerts, outbox") does the writing, the role checks and the
 // auditing; this layer checks an AE against the protocol (term, grade, codes, seriousness) and
 // against the subject's recorded consent date (form `consent`, item `consent_date`) and end of
-// study (form `end_of_study`, item `last_date`), computes the SAE clocks, and decides who may
-// read what (service/access.h).
+// study (form `end_of_study`, item `last_date`), computes the SAE clocks, decides who may
+// read what (service/access.h), and summarizes a subject's safety (SafetySummary: AEs, labs and
+// prednisone from service/derived.h, alerts; read-only).
 //
 // Errors: kInvalidArgument for bad input (the message names the value and what is wrong),
 // kInvalidInput for a request the data refuses (onset before consent, consent not recorded),
@@ -14,6 +15,7 @@
 // Thread-safety: as the TrialStore passed in (one per thread).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +23,7 @@
 
 #include "core/error.h"
 #include "protocol/protocol.h"
+#include "service/derived.h"
 #include "store/store.h"
 
 namespace trial::service {
@@ -116,6 +119,84 @@ Result<std::vector<store::AlertRecord>> RaiseSignalAlerts(store::TrialStore& sto
                                                           const std::string& actor,
                                                           int64_t subject_id,
                                                           const std::optional<std::string>& visit);
+
+// True for a subject that has been randomized (randomized, completed, withdrawn, lost to
+// follow-up): the subjects `trial alert scan --site` and `trial ae summary --site` cover.
+bool HasBeenRandomized(store::SubjectStatus status);
+
+// ---- safety summaries per subject (issue 6 item 5, docs/safety.md "Safety summaries") ----
+
+// An AE of an infection term (safety.yaml category `infection`), as its current version says.
+struct InfectionEvent {
+  int64_t ae_id = 0;
+  std::string term;        // term id
+  std::string name;        // term name
+  std::string other_text;  // "other, specify" terms
+  int grade = 0;
+  Date onset;
+  std::vector<std::string> seriousness;  // empty: not serious
+};
+
+// The counts a summary and a site total share.
+struct SafetyCounts {
+  int adverse_events = 0;         // current versions
+  std::array<int, 5> by_grade{};  // AEs by the grade of their current version (index grade - 1)
+  int serious = 0;
+  // Serious AEs by criterion, every criterion of safety.yaml in its order (an AE with two
+  // criteria counts under both).
+  std::vector<std::pair<std::string, int>> by_seriousness;
+  int related = 0;     // relatedness in safety.yaml counted_as_related
+  int infections = 0;  // AEs of category infection
+  // Lab terms by their worst CTCAE grade after day 0 (index grade - 1; grade 0 is not counted).
+  std::array<int, 5> labs_by_worst_grade{};
+  int open_alerts = 0;
+  int sae_reports_due = 0;
+  int sae_reports_overdue = 0;
+};
+
+// One subject's safety summary. Blinded: nothing here names an arm.
+struct SubjectSafetySummary {
+  int64_t subject_id = 0;
+  std::string site;
+  std::string screening_number;
+  std::string status;  // StatusName
+  SafetyCounts counts;
+  int worst_grade = 0;                     // of the AEs; 0 when none
+  std::vector<InfectionEvent> infections;  // by AE id
+  // Lab abnormalities after day 0: each term with a worst grade >= 1 (DeriveOutcomes lab_worst),
+  // with the first visit at that grade.
+  std::vector<LabWorst> labs;
+  std::vector<PrednisoneAtVisit> prednisone;    // DeriveOutcomes, every visit with a glucocorticoid
+  std::vector<store::AlertRecord> open_alerts;  // open or acknowledged, by id
+  std::vector<SaeClock> sae_reports_due;        // not yet submitted, overdue first
+  // What could not be derived: no baseline-visit data, no lab value after day 0, a lab value
+  // that could not be graded ("W2 alt_increased: unknown: ...").
+  std::vector<std::string> notes;
+};
+
+// The summary of one subject as of `now` (an instant; it judges the SAE clocks): AEs as in
+// ListAdverseEvents, labs and prednisone from LoadOutcomeData + DeriveOutcomes (nothing derived,
+// with a note, while the subject has no data at the baseline visit), alerts and reports as in
+// SafetyAlerts. Errors: kNotFound for an unknown subject or user; kInvalidArgument when `actor`
+// may not see the subject's site; kInvalidInput when the protocol has no safety.yaml or outcome
+// sources; those of DeriveOutcomes. Reads only.
+Result<SubjectSafetySummary> SafetySummary(store::TrialStore& store,
+                                           const protocol::Protocol& protocol,
+                                           const std::string& actor, int64_t subject_id,
+                                           const std::string& now);
+
+// The summaries of the subjects of `site` that have been randomized (HasBeenRandomized), by
+// subject id, and their totals (counts summed; worst grades of lab terms counted per subject
+// and term). Errors: those of SafetySummary; kInvalidArgument when `actor` may not see `site`,
+// kNotFound for an unknown site.
+struct SiteSafetySummary {
+  std::string site;
+  std::vector<SubjectSafetySummary> subjects;
+  SafetyCounts totals;
+};
+Result<SiteSafetySummary> SiteSafety(store::TrialStore& store, const protocol::Protocol& protocol,
+                                     const std::string& actor, const std::string& site,
+                                     const std::string& now);
 
 // The notifications (queued and delivered, oldest first) for an administrator, who runs the
 // outbox delivery; kInvalidArgument for any other role.
