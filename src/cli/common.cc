@@ -193,6 +193,18 @@ std::optional<int64_t> Verb::IdOption(const char* name) {
   return std::nullopt;
 }
 
+std::optional<int64_t> Verb::PositionalId() const {
+  return a_.positional.empty() ? std::nullopt : ParsePositive(a_.positional[0]);
+}
+
+std::optional<int64_t> Verb::RequirePositionalId(const std::string& what) {
+  auto id = PositionalId();
+  if (id) return id;
+  err_ << "trial " << verb_ << ": give the " << what << " id (a positive number)\n";
+  Usage();
+  return std::nullopt;
+}
+
 bool Verb::OpenProtocol() {
   auto p = protocol::Load(ProtocolDir(a_));
   if (!p) {

@@ -83,6 +83,11 @@ class Verb {
   std::optional<Date> DateOption(const char* name);   // a YYYY-MM-DD option
   std::optional<int> CountOption(const char* name);   // a whole number in [1, 10000]
   std::optional<int64_t> IdOption(const char* name);  // a positive id (subject, query)
+  // The first positional as a positive id, or nullopt (none, or not a positive number).
+  std::optional<int64_t> PositionalId() const;
+  // PositionalId(), else prints "trial VERB: give the WHAT id (a positive number)" and sets the
+  // usage exit code.
+  std::optional<int64_t> RequirePositionalId(const std::string& what);
   bool OpenProtocol();
   bool OpenStore();
   // Prints a refused request or a database error; returns the exit code.

@@ -200,11 +200,8 @@ int AeUpdate(const std::vector<std::string>& args, std::ostream& out, std::ostre
   std::vector<std::string> allowed = kAeOptions;
   allowed.push_back("reason");
   if (!v.Parse(args, allowed, 1) || !v.Require({"reason", "user"})) return v.exit_code();
-  auto id = v.args().positional.empty() ? std::nullopt : ParsePositive(v.args().positional[0]);
-  if (!id) {
-    err << "trial ae update: give the AE id (a positive number)\n";
-    return kExitUsage;
-  }
+  auto id = v.RequirePositionalId("AE");
+  if (!id) return v.exit_code();
   if (!v.OpenProtocol()) return v.exit_code();
   auto safety = service::SafetyOf(v.protocol());
   if (!safety) return v.Failed(safety.error());
@@ -255,11 +252,8 @@ int AeShow(const std::vector<std::string>& args, std::ostream& out, std::ostream
            const Environment& env) {
   Verb v("ae show", err, env);
   if (!v.Parse(args, {}, 1) || !v.Require({"user"})) return v.exit_code();
-  auto id = v.args().positional.empty() ? std::nullopt : ParsePositive(v.args().positional[0]);
-  if (!id) {
-    err << "trial ae show: give the AE id (a positive number)\n";
-    return kExitUsage;
-  }
+  auto id = v.RequirePositionalId("AE");
+  if (!id) return v.exit_code();
   if (!v.OpenStore()) return v.exit_code();
   auto detail = service::ShowAdverseEvent(v.store(), v.user(), *id);
   if (!detail) return v.Failed(detail.error());
@@ -450,7 +444,7 @@ int SaeReportVerb(const std::vector<std::string>& args, std::ostream& out, std::
                   const Environment& env) {
   Verb v("sae report", err, env);
   if (!v.Parse(args, {"kind"}, 1) || !v.Require({"kind", "user"})) return v.exit_code();
-  auto id = v.args().positional.empty() ? std::nullopt : ParsePositive(v.args().positional[0]);
+  auto id = v.PositionalId();
   std::string kind = v.args().Get("kind");
   if (kind == "follow-up") kind = "follow_up";
   if (!id || (kind != "initial" && kind != "follow_up")) {
@@ -472,11 +466,8 @@ int SaeAck(const std::vector<std::string>& args, std::ostream& out, std::ostream
            const Environment& env) {
   Verb v("sae ack", err, env);
   if (!v.Parse(args, {}, 1) || !v.Require({"user"})) return v.exit_code();
-  auto id = v.args().positional.empty() ? std::nullopt : ParsePositive(v.args().positional[0]);
-  if (!id) {
-    err << "trial sae ack: give the SAE report id (a positive number)\n";
-    return kExitUsage;
-  }
+  auto id = v.RequirePositionalId("SAE report");
+  if (!id) return v.exit_code();
   if (!v.OpenStore()) return v.exit_code();
   auto report = v.store().AcknowledgeSaeReport(v.user(), *id);
   if (!report) return v.Failed(report.error());
@@ -566,11 +557,8 @@ int AlertStepVerb(const std::vector<std::string>& args, std::ostream& out, std::
   std::vector<std::string> allowed = {"reason"};
   if (step == "confirm") allowed = kAeOptions;
   if (!v.Parse(args, allowed, 1) || !v.Require({"user"})) return v.exit_code();
-  auto id = v.args().positional.empty() ? std::nullopt : ParsePositive(v.args().positional[0]);
-  if (!id) {
-    err << "trial alert " << step << ": give the alert id (a positive number)\n";
-    return kExitUsage;
-  }
+  auto id = v.RequirePositionalId("alert");
+  if (!id) return v.exit_code();
   if (step == "dismiss" && !v.Require({"reason"})) return v.exit_code();
   if (step == "confirm") {
     if (!v.OpenProtocol()) return v.exit_code();

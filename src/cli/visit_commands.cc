@@ -412,7 +412,7 @@ int QueryStep(const std::vector<std::string>& args, std::ostream& out, std::ostr
   Verb v("query " + step, err, env);
   if (!v.Parse(args, {"text"}, 1) || !v.Require({"user"})) return v.exit_code();
   if (step != "close" && step != "history" && !v.Require({"text"})) return v.exit_code();
-  auto id = v.args().positional.empty() ? std::nullopt : ParsePositive(v.args().positional[0]);
+  auto id = v.PositionalId();
   if (!id) {
     err << "trial query " << step << ": give the query id (trial query " << step << " 12 ...)\n";
     return kExitUsage;
