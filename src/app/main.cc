@@ -1,12 +1,17 @@
-// The `trial` executable: wires the command line to the modules.
+// The `trial` executable: wires the command line and the server to the modules.
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "app/serve.h"
 #include "app/wiring.h"
 #include "cli/cli.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return trial::cli::Run(args, std::cout, std::cerr, trial::app::ProductionEnvironment());
+  auto env = trial::app::ProductionEnvironment();
+  if (int code = trial::app::RunServerCommand(args, std::cout, std::cerr, env); code >= 0) {
+    return code;
+  }
+  return trial::cli::Run(args, std::cout, std::cerr, env);
 }

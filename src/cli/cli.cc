@@ -215,7 +215,7 @@ int Screen(const std::vector<std::string>& args, std::ostream& out, std::ostream
         << " is before the screening date " << s->ToString() << "\n";
     return kExitInput;
   }
-  auto protocol = protocol::Load(ProtocolDir(a));
+  auto protocol = LoadProtocol(a, env);
   if (!protocol) {
     err << "trial: protocol error: " << protocol.error().message << "\n";
     return kExitProtocol;

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@
 
 namespace trial::store {
 class Connection;
+}
+namespace trial::protocol {
+struct Protocol;
 }
 
 namespace trial::cli {
@@ -42,10 +46,18 @@ struct Environment {
   // The wall clock: UTC instants, RFC 3339 with microseconds (store::Clock). Empty: the system
   // clock. Tests pass a simulated one, which also sets "today" for visits and doses.
   std::function<std::string()> clock;
+  // A protocol compiled once by a long-running caller (trial serve). Set: every verb uses it
+  // unless given --protocol; empty: each verb loads the protocol folder.
+  std::shared_ptr<const protocol::Protocol> protocol;
 };
 
 // Runs one command (`args` excludes the program name). Never throws.
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
         const Environment& env = {});
+
+// The code of the last error a verb run on this thread refused a request with (a store or
+// service error: kNotFound, kPermissionDenied, ...), then cleared; nullopt when the last failure
+// was a usage or file problem with no such code. For the HTTP layer's status mapping.
+std::optional<ErrorCode> TakeLastErrorCode();
 
 }  // namespace trial::cli

@@ -43,7 +43,26 @@ bool RequireOptions(const Args& a, std::initializer_list<const char*> names,
   return true;
 }
 
+namespace {
+thread_local std::optional<ErrorCode> g_last_error_code;
+}  // namespace
+
+std::optional<ErrorCode> TakeLastErrorCode() {
+  auto code = g_last_error_code;
+  g_last_error_code.reset();
+  return code;
+}
+
+Result<std::shared_ptr<const protocol::Protocol>> LoadProtocol(const Args& a,
+                                                               const Environment& env) {
+  if (env.protocol && !a.Has("protocol")) return env.protocol;
+  auto p = protocol::Load(ProtocolDir(a));
+  if (!p) return std::unexpected(p.error());
+  return std::shared_ptr<const protocol::Protocol>(std::move(*p));
+}
+
 int ExitForStoreError(const Error& e) {
+  g_last_error_code = e.code;
   return e.code == ErrorCode::kIo || e.code == ErrorCode::kInternal ? kExitDatabase : kExitInput;
 }
 
@@ -206,7 +225,7 @@ std::optional<int64_t> Verb::RequirePositionalId(const std::string& what) {
 }
 
 bool Verb::OpenProtocol() {
-  auto p = protocol::Load(ProtocolDir(a_));
+  auto p = LoadProtocol(a_, env_);
   if (!p) {
     err_ << "trial: protocol error: " << p.error().message << "\n";
     exit_ = kExitProtocol;

@@ -64,6 +64,11 @@ Result<std::string> ReadFile(const std::string& path);
 Result<std::unique_ptr<store::TrialStore>> OpenStore(const Args& a, const Environment& env,
                                                      bool create);
 
+// The protocol: the environment's compiled one unless --protocol names a folder, else loaded
+// from ProtocolDir(a).
+Result<std::shared_ptr<const protocol::Protocol>> LoadProtocol(const Args& a,
+                                                               const Environment& env);
+
 // Today's UTC date by the environment's clock (the system clock when it has none).
 Date Today(const Environment& env);
 
@@ -112,7 +117,7 @@ class Verb {
   Args a_;
   std::string format_ = "text";
   int exit_ = kExitOk;
-  std::unique_ptr<protocol::Protocol> protocol_;
+  std::shared_ptr<const protocol::Protocol> protocol_;
   std::unique_ptr<store::TrialStore> store_;
 };
 

@@ -42,8 +42,9 @@ void PrintAlerts(const std::vector<store::AlertRecord>& alerts, const std::strin
 
 // Loads the protocol and opens the store; prints the error and returns its exit code, or -1.
 int Open(const Args& a, const Environment& env, const std::string& verb, std::ostream& err,
-         std::unique_ptr<protocol::Protocol>* protocol, std::unique_ptr<store::TrialStore>* st) {
-  auto p = protocol::Load(ProtocolDir(a));
+         std::shared_ptr<const protocol::Protocol>* protocol,
+         std::unique_ptr<store::TrialStore>* st) {
+  auto p = LoadProtocol(a, env);
   if (!p) {
     err << "trial: protocol error: " << p.error().message << "\n";
     return kExitProtocol;
@@ -90,7 +91,7 @@ int DataSet(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     repeat = static_cast<int>(*r);
   }
-  std::unique_ptr<protocol::Protocol> protocol;
+  std::shared_ptr<const protocol::Protocol> protocol;
   std::unique_ptr<store::TrialStore> st;
   if (int code = Open(a, env, verb, err, &protocol, &st); code >= 0) return code;
   auto outcome =
@@ -139,7 +140,7 @@ int DataImport(const std::vector<std::string>& args, std::ostream& out, std::ost
     err << "trial " << verb << ": " << a.positional[0] << ": " << entries.error().message << "\n";
     return kExitInput;
   }
-  std::unique_ptr<protocol::Protocol> protocol;
+  std::shared_ptr<const protocol::Protocol> protocol;
   std::unique_ptr<store::TrialStore> st;
   if (int code = Open(a, env, verb, err, &protocol, &st); code >= 0) return code;
   auto outcome = service::ImportItems(*st, *protocol, a.Get("user"), *subject, a.Get("visit"),

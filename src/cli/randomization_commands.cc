@@ -200,7 +200,8 @@ bool NoPositional(const Args& a, const std::string& verb, std::ostream& err) {
 // The protocol and the store a store-backed randomization verb needs; on failure the message
 // is printed and `exit_code` says how the command ends.
 struct ProtocolAndStore {
-  Result<std::unique_ptr<protocol::Protocol>> protocol = Fail(ErrorCode::kInternal, "not loaded");
+  Result<std::shared_ptr<const protocol::Protocol>> protocol =
+      Fail(ErrorCode::kInternal, "not loaded");
   Result<std::unique_ptr<store::TrialStore>> store = Fail(ErrorCode::kInternal, "not opened");
   int exit_code = kExitOk;
   bool ok() const { return protocol.has_value() && store.has_value(); }
@@ -209,7 +210,7 @@ struct ProtocolAndStore {
 ProtocolAndStore OpenProtocolAndStore(const Args& a, const Environment& env,
                                       const std::string& verb, std::ostream& err) {
   ProtocolAndStore out;
-  out.protocol = protocol::Load(ProtocolDir(a));
+  out.protocol = LoadProtocol(a, env);
   if (!out.protocol) {
     err << "trial: protocol error: " << out.protocol.error().message << "\n";
     out.exit_code = kExitProtocol;

@@ -27,7 +27,7 @@ Result<Reader> ReaderOf(store::TrialStore& store, const std::string& actor,
     }
     if (scoped &&
         std::find(r.user.sites.begin(), r.user.sites.end(), *site) == r.user.sites.end()) {
-      return Fail(ErrorCode::kInvalidArgument, "user '" + actor + "' (" +
+      return Fail(ErrorCode::kPermissionDenied, "user '" + actor + "' (" +
                                                    store::RoleName(r.user.role) + ") may not see " +
                                                    what + " of site '" + *site + "'");
     }

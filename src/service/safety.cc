@@ -340,7 +340,7 @@ Result<std::vector<store::Notification>> Outbox(store::TrialStore& store,
   auto reader = ReaderOf(store, actor, std::nullopt, "the outbox");
   if (!reader) return std::unexpected(reader.error());
   if (reader->user.role != store::Role::kAdministrator) {
-    return Fail(ErrorCode::kInvalidArgument, "user '" + actor + "' (" +
+    return Fail(ErrorCode::kPermissionDenied, "user '" + actor + "' (" +
                                                  store::RoleName(reader->user.role) +
                                                  ") may not read the outbox: administrators only");
   }

@@ -47,7 +47,7 @@ using detail::Who;
 // The depot and shipping: administrators and unblinded pharmacists.
 Result<void> RequireDepotRole(const User& who, const std::string& doing) {
   if (who.role == Role::kAdministrator || who.role == Role::kUnblindedPharmacist) return {};
-  return Fail(ErrorCode::kInvalidArgument,
+  return Fail(ErrorCode::kPermissionDenied,
               Who(who) + " may not " + doing + ": administrators and unblinded pharmacists only");
 }
 
@@ -57,7 +57,7 @@ Result<void> RequireSiteRole(const User& who, const std::string& site, const std
   const bool handles_kits = who.role == Role::kInvestigator || who.role == Role::kCoordinator ||
                             who.role == Role::kUnblindedPharmacist;
   if (handles_kits && WorksAt(who, site)) return {};
-  return Fail(ErrorCode::kInvalidArgument,
+  return Fail(ErrorCode::kPermissionDenied,
               Who(who) + " may not " + doing + " at site '" + site +
                   "': its investigators, coordinators and pharmacists only");
 }

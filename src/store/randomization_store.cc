@@ -418,7 +418,7 @@ Result<std::string> TrialStore::EmergencyUnblind(const std::string& actor, int64
       (who->role == Role::kInvestigator &&
        std::find(who->sites.begin(), who->sites.end(), s.site_id) != who->sites.end());
   if (!allowed) {
-    return Fail(ErrorCode::kInvalidArgument, std::string("user '") + who->username + "' (" +
+    return Fail(ErrorCode::kPermissionDenied, std::string("user '") + who->username + "' (" +
                                                  RoleName(who->role) +
                                                  ") may not unblind subjects of site '" +
                                                  s.site_id + "': investigators of the site only");

@@ -503,7 +503,7 @@ Result<SaeReport> TrialStore::AcknowledgeSaeReport(const std::string& actor, int
   Transaction& tx = *write->tx;
   const User& who = write->actor;
   if (who.role != Role::kSponsorViewer && who.role != Role::kAdministrator) {
-    return Fail(ErrorCode::kInvalidArgument,
+    return Fail(ErrorCode::kPermissionDenied,
                 detail::Who(who) +
                     " may not acknowledge SAE reports: sponsor viewers and administrators only");
   }

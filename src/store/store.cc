@@ -190,6 +190,21 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "notifications (id), file TEXT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL, "
           "audit_seq BIGINT NOT NULL)",
       },
+      // 6: sign-in (auth_store.cc, docs/access.md). Only hashes are kept: Argon2id for
+      // passwords, SHA-256 for session and API tokens. Times are Unix seconds. Password changes,
+      // sign-ins, failures, lockouts, sign-outs and tokens are audit events; the failure count
+      // and a session's last use are bookkeeping, not clinical data.
+      {
+          "CREATE TABLE credentials (username TEXT PRIMARY KEY REFERENCES users (username), hash "
+          "TEXT NOT NULL, set_at TEXT NOT NULL, failures INTEGER NOT NULL, locked_until BIGINT "
+          "NOT NULL, audit_seq BIGINT NOT NULL)",
+          "CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES "
+          "users (username), csrf TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT "
+          "NULL, last_seen BIGINT NOT NULL, ended INTEGER NOT NULL)",
+          "CREATE TABLE api_tokens (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL "
+          "REFERENCES users (username), label TEXT NOT NULL, created_at TEXT NOT NULL, revoked "
+          "INTEGER NOT NULL, audit_seq BIGINT NOT NULL)",
+      },
   };
   return kMigrations;
 }
@@ -578,14 +593,14 @@ Result<void> RequireSiteAccess(const User& actor, const std::string& site) {
       std::find(actor.sites.begin(), actor.sites.end(), site) != actor.sites.end()) {
     return {};
   }
-  return Fail(ErrorCode::kInvalidArgument, std::string("user '") + actor.username + "' (" +
+  return Fail(ErrorCode::kPermissionDenied, std::string("user '") + actor.username + "' (" +
                                                RoleName(actor.role) +
                                                ") may not change data of site '" + site + "'");
 }
 
 Result<void> RequireAdministrator(const User& actor) {
   if (actor.role == Role::kAdministrator) return {};
-  return Fail(ErrorCode::kInvalidArgument, std::string("user '") + actor.username + "' (" +
+  return Fail(ErrorCode::kPermissionDenied, std::string("user '") + actor.username + "' (" +
                                                RoleName(actor.role) +
                                                ") may not do this: administrators only");
 }

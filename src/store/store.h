@@ -135,6 +135,28 @@ struct ItemWrite {
   std::string value;
 };
 
+// ---- sign-in (docs/access.md) ----
+struct Credential {
+  std::string username;
+  std::string hash;          // Argon2id, PHC encoded string ("$argon2id$v=19$m=...")
+  int failures = 0;          // wrong passwords in a row
+  int64_t locked_until = 0;  // Unix seconds; 0 = not locked
+};
+struct Session {
+  std::string token_hash;  // SHA-256 hex of the cookie value
+  std::string username;
+  std::string csrf;  // the session's CSRF token (sent back in forms and X-CSRF-Token)
+  int64_t created = 0, expires = 0, last_seen = 0;  // Unix seconds
+  bool ended = false;
+};
+struct ApiToken {
+  std::string token_hash;  // SHA-256 hex of the bearer token
+  std::string username;
+  std::string label;
+  std::string created_at;
+  bool revoked = false;
+};
+
 // ---- the audit trail (docs/audit.md) ----
 struct AuditEvent {
   int64_t seq = 0;
@@ -503,7 +525,7 @@ std::string SystemClock();
 class TrialStore {
  public:
   // The current schema version this binary writes and understands.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Wraps an open connection. Does not touch the schema: call Init() or Check().
   TrialStore(std::unique_ptr<Connection> connection, Clock clock = SystemClock);
@@ -745,6 +767,30 @@ class TrialStore {
   // Recomputes the chain from the first event and checks every data row against the event that
   // wrote it. Never fails for a broken chain: that is the report's `ok = false`.
   Result<VerifyReport> VerifyAudit();
+
+  // ---- sign-in (auth_store.cc, docs/access.md). Hashing is the caller's (http/auth.h): the
+  // store keeps an Argon2id encoded hash and SHA-256 hashes of tokens, never a secret. `now`
+  // is Unix seconds from the caller's clock. ----
+  // Sets `username`'s password hash. The actor is an administrator or the user themself;
+  // audited as "user.password" without the hash. kNotFound for an unknown user.
+  Result<void> SetPasswordHash(const std::string& actor, const std::string& username,
+                               const std::string& hash);
+  Result<std::optional<Credential>> FindCredential(const std::string& username);
+  // A wrong password for a known user: counts it (audited "auth.login_failed"); the
+  // `max_failures`-th in a row locks the account until now + lock_seconds (audited
+  // "auth.locked"). Returns true when the account is locked now.
+  Result<bool> RecordLoginFailure(const std::string& username, int64_t now, int max_failures,
+                                  int64_t lock_seconds);
+  // A successful sign-in: clears the failure count, stores the session, audited "auth.login".
+  Result<void> StartSession(const Session& session);
+  Result<std::optional<Session>> FindSession(const std::string& token_hash);
+  // Records the session's last use (for the idle timeout).
+  Result<void> TouchSession(const std::string& token_hash, int64_t now);
+  // Ends a session (sign-out or expiry), audited "auth.logout" with `why`.
+  Result<void> EndSession(const std::string& token_hash, const std::string& why);
+  // An API token for `token.username`, made by an administrator or that user; audited.
+  Result<void> AddApiToken(const std::string& actor, const ApiToken& token);
+  Result<std::optional<ApiToken>> FindApiToken(const std::string& token_hash);
 
  private:
   struct Pending;  // an audit event being written

@@ -148,7 +148,7 @@ Result<void> RequireRoleAt(const User& who, const std::string& site, std::vector
                                         : ", ") +
                std::string(RoleName(roles[i])) + "s";
   }
-  return Fail(ErrorCode::kInvalidArgument, detail::Who(who) + " may not " + doing + " at site '" +
+  return Fail(ErrorCode::kPermissionDenied, detail::Who(who) + " may not " + doing + " at site '" +
                                                site + "': " + allowed + " (of the site) only");
 }
 
