@@ -13,7 +13,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1
 
 banner = @printf '\n==================== %s ====================\n' "$(1)"
 
-.PHONY: deps build run test test-unit test-asan test-fuzz test-format test-bench bench lint clean
+.PHONY: deps build run examples test test-unit test-asan test-fuzz test-format test-bench bench lint clean
 
 deps:
 	scripts/install-deps
@@ -24,7 +24,16 @@ build: deps
 	fi
 	cmake --build build -j$(JOBS)
 
+# The server on a demo SQLite database (created on the first run, with a password per demo user
+# printed once and kept in build/demo-passwords.json). ADDRESS=0.0.0.0 to serve other machines.
+ADDRESS ?= 127.0.0.1
+PORT ?= 8080
 run: build
+	build/trial serve --demo --db build/demo.db --demo-passwords build/demo-passwords.json \
+	  --address $(ADDRESS) --port $(PORT)
+
+# Screens the FHIR example bundles (the command-line screening demo).
+examples: build
 	scripts/run-examples
 
 # Tiers 1 and 2 run ctest against a throw-away PostgreSQL cluster (scripts/with-pg-cluster sets
@@ -59,6 +68,7 @@ test: deps
 
 bench: build
 	build/bench/trial_bench
+	scripts/with-pg-cluster bench/http/run.sh
 
 lint: build
 	scripts/tidy

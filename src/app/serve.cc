@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include "app/demo.h"
 #include "cli/common.h"
 #include "http/auth.h"
 #include "http/server.h"
@@ -70,12 +72,95 @@ int UserPassword(const std::vector<std::string>& args, std::ostream& out, std::o
   return cli::kExitOk;
 }
 
+// The FHIR example bundles of the demo: $TRIAL_SHARED/fhir/examples, else the shared folder
+// beside the source tree.
+std::string DemoExamplesDir() {
+  if (const char* shared = std::getenv("TRIAL_SHARED"); shared && *shared) {
+    return (fs::path(shared) / "fhir" / "examples").string();
+  }
+  return (fs::path(TRIAL_SOURCE_DIR) / ".." / "shared" / "fhir" / "examples").string();
+}
+
+// `serve --demo`: a demo database at `db` unless one exists; every demo user gets a random
+// password, printed once (and written to `passwords_file` as {username: password} if given).
+int PrepareDemo(const cli::Args& a, const std::string& db, const cli::Environment& env,
+                std::ostream& out, std::ostream& err) {
+  auto existing = cli::OpenStore(a, env, false);
+  if (existing) {
+    auto admin = (*existing)->FindUser("admin");
+    if (admin && *admin) {
+      out << "trial serve: the demo database " << db << " exists (delete it for a new demo)\n";
+      auto saved = a.Has("demo-passwords") ? cli::ReadFile(a.Get("demo-passwords"))
+                                           : Result<std::string>(std::string());
+      if (saved && !saved->empty()) {
+        out << "Demo users and passwords (from " << a.Get("demo-passwords") << "):\n" << *saved;
+      } else {
+        out << "Its passwords were printed when it was made; set one with 'trial user password "
+               "NAME --user admin'\n";
+      }
+      return cli::kExitOk;
+    }
+  }
+  out << "trial serve: creating the demo database " << db << " ...\n" << std::flush;
+  cli::Environment demo_env = env;
+  auto summary =
+      CreateDemoDatabase(db, demo_env, cli::Today(env), cli::ProtocolDir(a), DemoExamplesDir());
+  if (!summary) {
+    err << "trial serve: " << summary.error().message << "\n";
+    return cli::kExitInput;
+  }
+  auto st = cli::OpenStore(a, env, false);
+  if (!st) {
+    err << "trial serve: " << st.error().message << "\n";
+    return cli::ExitForStoreError(st.error());
+  }
+  nlohmann::ordered_json passwords = nlohmann::ordered_json::object();
+  out << "\nDemo users (passwords shown once):\n";
+  for (const auto& u : summary->users) {
+    auto password = http::RandomPassword();
+    if (!password) {
+      err << "trial serve: " << password.error().message << "\n";
+      return cli::kExitInput;
+    }
+    auto hash = http::HashPassword(*password);
+    if (!hash) {
+      err << "trial serve: " << hash.error().message << "\n";
+      return cli::kExitInput;
+    }
+    if (auto r = (*st)->SetPasswordHash("admin", u.username, *hash); !r) {
+      err << "trial serve: " << r.error().message << "\n";
+      return cli::ExitForStoreError(r.error());
+    }
+    passwords[u.username] = *password;
+    std::string sites;
+    for (const auto& s : u.sites) sites += (sites.empty() ? "" : ",") + s;
+    char line[200];
+    std::snprintf(line, sizeof line, "  %-24s %-24s %-22s %s\n", u.username.c_str(),
+                  password->c_str(), u.role.c_str(), sites.c_str());
+    out << line;
+  }
+  if (a.Has("demo-passwords")) {
+    std::ofstream f(a.Get("demo-passwords"), std::ios::trunc);
+    f << passwords.dump(2) << "\n";
+    f.close();
+    std::error_code ec;
+    fs::permissions(a.Get("demo-passwords"), fs::perms::owner_read | fs::perms::owner_write, ec);
+    if (!f || ec) {
+      err << "trial serve: cannot write " << a.Get("demo-passwords") << "\n";
+      return cli::kExitInput;
+    }
+  }
+  out << "(" << summary->subjects << " subjects at " << summary->sites.size() << " sites)\n\n";
+  return cli::kExitOk;
+}
+
 int Serve(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
           const cli::Environment& env) {
   cli::Args a;
-  if (!cli::ParseArgs(
-          args, 1, {"db", "address", "port", "tls-cert", "tls-key", "web", "protocol", "threads"},
-          &a, err, {"demo"})) {
+  if (!cli::ParseArgs(args, 1,
+                      {"db", "address", "port", "tls-cert", "tls-key", "web", "protocol", "threads",
+                       "demo-passwords"},
+                      &a, err, {"demo"})) {
     return cli::kExitUsage;
   }
   http::ServeOptions o;
@@ -95,6 +180,14 @@ int Serve(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   o.tls_key = a.Get("tls-key");
   o.web_dir = a.Get("web", DefaultWebDir());
 
+  if (a.Flag("demo")) {
+    // The demo's SQLite file may be created; a PostgreSQL database must exist (and be empty).
+    cli::Args create = a;
+    if (int code = PrepareDemo(create, o.db, env, out, err); code != cli::kExitOk) return code;
+  } else if (a.Has("demo-passwords")) {
+    err << "trial serve: --demo-passwords goes with --demo\n";
+    return cli::kExitUsage;
+  }
   auto protocol = cli::LoadProtocol(a, env);
   if (!protocol) {
     err << "trial: protocol error: " << protocol.error().message << "\n";
@@ -117,6 +210,7 @@ int Serve(const std::vector<std::string>& args, std::ostream& out, std::ostream&
   }
   out << "trial serve: listening on " << (o.tls_cert.empty() ? "http" : "https") << "://"
       << o.address << ":" << server.port() << "/ (database " << o.db << ")\n"
+      << "trial serve: sign in at that address; stop with Ctrl-C (SIGINT) or SIGTERM\n"
       << std::flush;
   std::thread waiter([&] {
     int sig = 0;

@@ -536,6 +536,7 @@ Result<void> Server::Start() {
   m.http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   m.http->set_payload_max_length(m.options.max_body_bytes);
   m.http->set_keep_alive_max_count(1000);
+  m.http->set_tcp_nodelay(true);  // no 40 ms delayed-ACK stalls on small responses
   m.Routes();
   if (!m.options.web_dir.empty()) {
     fs::path static_dir = fs::path(m.options.web_dir) / "static";
