@@ -512,9 +512,10 @@ Result<void> Server::Start() {
   auto pool = m.pool;
   m.env.open_database = [pool](const std::string&, bool) { return pool->Acquire(); };
   {
+    // A database that cannot be used, whatever the reason, is kIo (cli.h: exit 4).
     auto st = m.Store();
-    if (!st) return std::unexpected(st.error());
-    if (auto c = (*st)->Check(); !c) return std::unexpected(c.error());
+    if (!st) return Fail(ErrorCode::kIo, st.error().message);
+    if (auto c = (*st)->Check(); !c) return Fail(ErrorCode::kIo, c.error().message);
   }
   char tmpl[] = "/tmp/trial-serve-XXXXXX";
   if (!mkdtemp(tmpl)) return Fail(ErrorCode::kIo, "cannot create a temporary folder in /tmp");

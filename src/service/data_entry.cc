@@ -2,6 +2,7 @@
 #include "service/data_entry.h"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
@@ -19,14 +20,6 @@ std::vector<std::string> VisitOrder(const protocol::Protocol& p) {
   for (const auto& v : p.schedule->visits) out.push_back(v.id);
   if (p.schedule->unscheduled_allowed) out.push_back(p.schedule->unscheduled_id);
   return out;
-}
-
-// The latest version's text of `key`, "" when none (or cleared).
-Result<std::string> Latest(store::TrialStore& store, const store::ItemKey& key) {
-  auto history = store.ItemHistory(key);
-  if (!history) return std::unexpected(history.error());
-  if (history->empty()) return std::string();
-  return history->back().value;
 }
 
 Result<void> CheckVisitAndForm(const protocol::Protocol& p, const std::string& visit,
@@ -145,6 +138,12 @@ Result<ecrf::SubjectData> LoadSubjectData(store::TrialStore& store,
   if (!protocol.forms || !ecrf::FormsOfVisit(protocol, visit)) {
     return Fail(ErrorCode::kNotFound, "unknown visit '" + visit + "'");
   }
+  auto items = store.LatestItems(subject_id);
+  if (!items) return std::unexpected(items.error());
+  std::map<std::tuple<std::string, std::string, int, std::string>, std::string> latest;
+  for (auto& i : *items) {
+    latest[{i.key.visit, i.key.form, i.key.repeat, i.key.item}] = std::move(i.value);
+  }
   ecrf::SubjectData data;
   for (const auto& v : VisitOrder(protocol)) {
     ecrf::VisitRecord record;
@@ -155,10 +154,9 @@ Result<ecrf::SubjectData> LoadSubjectData(store::TrialStore& store,
       for (int repeat = 0;; ++repeat) {
         bool any = false;
         for (const auto& item : form->items) {
-          auto text = Latest(store, {subject_id, v, form_id, repeat, item.id});
-          if (!text) return std::unexpected(text.error());
-          if (text->empty()) continue;
-          record.Set(form_id + "." + item.id, repeat, std::move(*text));
+          auto it = latest.find({v, form_id, repeat, item.id});
+          if (it == latest.end() || it->second.empty()) continue;
+          record.Set(form_id + "." + item.id, repeat, it->second);
           any = true;
         }
         if (!form->repeating || !any) break;

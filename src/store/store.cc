@@ -1118,6 +1118,31 @@ Result<std::vector<ItemVersion>> TrialStore::ItemHistory(const ItemKey& key) {
   return out;
 }
 
+Result<std::vector<ItemVersion>> TrialStore::LatestItems(int64_t subject_id) {
+  auto tx = connection_->Begin(false);
+  if (!tx) return std::unexpected(tx.error());
+  auto rows = (*tx)->Query(
+      "SELECT d.visit, d.form, d.rep, d.item, d.version, d.value, d.reason, d.username, d.at "
+      "FROM item_data d WHERE d.subject_id = $1 AND d.version = (SELECT MAX(m.version) FROM "
+      "item_data m WHERE m.subject_id = d.subject_id AND m.visit = d.visit AND m.form = d.form "
+      "AND m.rep = d.rep AND m.item = d.item)",
+      {subject_id});
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<ItemVersion> out;
+  out.reserve(rows->size());
+  for (const auto& r : *rows) {
+    ItemVersion v;
+    v.key = ItemKey{subject_id, r.Text(0), r.Text(1), static_cast<int>(r.Int(2)), r.Text(3)};
+    v.version = static_cast<int>(r.Int(4));
+    v.value = r.Text(5);
+    v.reason = r.Text(6);
+    v.user = r.Text(7);
+    v.at = r.Text(8);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 namespace {
 
 AuditEvent EventFromRow(const Row& r) {

@@ -762,6 +762,8 @@ class TrialStore {
   Result<std::vector<Subject>> Subjects(const std::optional<std::string>& site_id);
   Result<std::vector<ScreeningRecord>> Screenings(int64_t subject_id);
   Result<std::vector<ItemVersion>> ItemHistory(const ItemKey& key);  // oldest first
+  // The latest version of every item of the subject, in one read (any order).
+  Result<std::vector<ItemVersion>> LatestItems(int64_t subject_id);
   Result<std::vector<AuditEvent>> AuditEvents(const AuditFilter& filter);
 
   // Recomputes the chain from the first event and checks every data row against the event that
