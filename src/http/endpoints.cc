@@ -551,7 +551,7 @@ const std::vector<Endpoint>& Table() {
        {"subject"},
        {},
        true,
-       false,
+       true,
        false,
        "",
        "Derived outcomes of a subject: TIS, IMACS, CTCAE grades, respiratory endpoints."},

@@ -1,8 +1,9 @@
 // Who may do what: the role × action matrix, written once as data (permissions.cc) and shown in
-// docs/access.md (`trial access matrix` prints it). Every interface asks here before acting: the
-// HTTP API and the web pages check each request's action, and site-scoped roles are held to
-// their sites. The store keeps its own checks as a second line (a refusal there is
-// kPermissionDenied too); the access test walks the matrix to show both agree.
+// docs/access.md (PermissionMatrixMarkdown(), pasted between markers; tests/api_test.cc checks
+// the copy). Every interface asks here before acting: the HTTP API and the web pages check each
+// request's action, and site-scoped roles are held to their sites. The store keeps its own
+// checks as a second line (a refusal there is kPermissionDenied too); the access test
+// (tests/api_test.cc) walks the matrix to show both agree.
 //
 // Actions are the API's names for the command-line verbs: "kit.dispense" is `trial kit
 // dispense`, "randomize" is `trial randomize`.
