@@ -16,8 +16,10 @@
 
 #include "http/api.h"
 #include "http/auth.h"
+#include "http/context.h"
 #include "http/endpoints.h"
 #include "http/openapi.h"
+#include "http/pages.h"
 #include "service/permissions.h"
 #include "store/pool.h"
 #include "store/store.h"
@@ -83,7 +85,8 @@ int64_t NowSeconds() {
       .count();
 }
 
-// The value of cookie `name` in a Cookie header, or "".
+}  // namespace
+
 std::string CookieValue(const std::string& header, const std::string& name) {
   size_t pos = 0;
   while (pos < header.size()) {
@@ -98,9 +101,7 @@ std::string CookieValue(const std::string& header, const std::string& name) {
   return "";
 }
 
-}  // namespace
-
-struct Server::Impl {
+struct Server::Impl : ServerContext {
   ServeOptions options;
   cli::Environment env;  // open_database replaced by the pool
   std::ostream& log;
@@ -110,7 +111,9 @@ struct Server::Impl {
   std::string temp_dir;  // private (0700) folder for request files
   std::mutex ip_mu;
   std::map<std::string, std::pair<int64_t, int>> ip_attempts;  // address -> (minute, count)
-  std::unique_ptr<Api> api;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<web::Renderer> renderer;  // set when options.web_dir is
+  std::shared_ptr<void> pages;              // the page routes' state
 
   Impl(ServeOptions o, cli::Environment e, std::ostream& l)
       : options(std::move(o)), env(std::move(e)), log(l) {}
@@ -122,7 +125,7 @@ struct Server::Impl {
     }
   }
 
-  Result<std::unique_ptr<store::TrialStore>> Store() {
+  Result<std::unique_ptr<store::TrialStore>> Store() override {
     auto c = pool->Acquire();
     if (!c) return std::unexpected(c.error());
     store::Clock clock = env.clock ? store::Clock(env.clock) : store::Clock(store::SystemClock);
@@ -153,7 +156,7 @@ struct Server::Impl {
   }
 
   // Counts a sign-in attempt from the client's address; false once over the limit this minute.
-  bool AllowAttempt(const std::string& address) {
+  bool AllowAttempt(const std::string& address) override {
     int64_t minute = NowSeconds() / 60;
     std::lock_guard lock(ip_mu);
     auto& [at, count] = ip_attempts[address];
@@ -164,7 +167,7 @@ struct Server::Impl {
     return ++count <= options.ip_attempts_per_minute;
   }
 
-  std::string SessionCookie(const std::string& token, int64_t max_age) const {
+  std::string SessionCookie(const std::string& token, int64_t max_age) const override {
     std::string c = std::string(kCookie) + "=" + token +
                     "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
     if (!options.tls_cert.empty()) c += "; Secure";
@@ -173,7 +176,7 @@ struct Server::Impl {
 
   // Checks a password for a sign-in or a re-entry: counts failures, locks, audits.
   Result<void> CheckPassword(store::TrialStore& st, const std::string& username,
-                             const std::string& password) {
+                             const std::string& password) override {
     const Error wrong{ErrorCode::kInvalidArgument, "wrong username or password"};
     auto cred = st.FindCredential(username);
     if (!cred) return std::unexpected(cred.error());
@@ -208,7 +211,7 @@ struct Server::Impl {
 
   // The signed-in caller of a request: a bearer token, or a session cookie (with the CSRF
   // token on state-changing requests).
-  Result<Caller> Authenticate(const httplib::Request& req, store::TrialStore& st) {
+  Result<Caller> Authenticate(const httplib::Request& req, store::TrialStore& st) override {
     auto user_of = [&](const std::string& username, Caller::Via via,
                        std::string session) -> Result<Caller> {
       auto u = st.FindUser(username);
@@ -242,6 +245,7 @@ struct Server::Impl {
     if (req.method != "GET" && req.method != "HEAD") {
       std::string csrf = req.get_header_value("X-CSRF-Token");
       if (csrf.empty() && req.has_param("csrf")) csrf = req.get_param_value("csrf");
+      if (csrf.empty() && req.has_file("csrf")) csrf = req.get_file_value("csrf").content;
       if (!SameSecret(csrf, (*s)->csrf)) {
         return Fail(ErrorCode::kPermissionDenied,
                     "missing or wrong CSRF token (X-CSRF-Token header or csrf field)");
@@ -255,7 +259,7 @@ struct Server::Impl {
 
   // Runs `fn` with timing, the log line, and a JSON 500 for anything unexpected.
   void Handle(const httplib::Request& req, httplib::Response& res,
-              const std::function<std::string(httplib::Response&)>& fn) {
+              const std::function<std::string(httplib::Response&)>& fn) override {
     auto start = std::chrono::steady_clock::now();
     std::string role = "-";
     try {
@@ -299,20 +303,30 @@ struct Server::Impl {
       }
       return SendError(res, ok.error());
     }
-    // A new session id on every sign-in: a session id planted before (fixation) is never used.
-    auto token = RandomToken();
-    auto csrf = RandomToken();
-    if (!token || !csrf) return SendError(res, 500, "internal", "no random source");
-    int64_t now = NowSeconds();
-    store::Session s{store::Sha256Hex(*token),          username, *csrf, now,
-                     now + options.session_max_seconds, now,      false};
-    if (auto r = (*st)->StartSession(s); !r) return SendError(res, r.error());
+    auto session = StartSession(**st, username);
+    if (!session) return SendError(res, session.error());
     auto user = (*st)->FindUser(username);
     if (!user || !*user) return SendError(res, 500, "internal", "the user vanished");
     *role = store::RoleName((*user)->role);
-    res.set_header("Set-Cookie", SessionCookie(*token, options.session_max_seconds));
-    SendJson(res, 200, MeJson(**user, *csrf));
+    res.set_header("Set-Cookie", SessionCookie(session->token, options.session_max_seconds));
+    SendJson(res, 200, MeJson(**user, session->csrf));
   }
+
+  // A new session id on every sign-in: a session id planted before (fixation) is never used.
+  Result<NewSession> StartSession(store::TrialStore& st, const std::string& username) override {
+    auto token = RandomToken();
+    auto csrf = RandomToken();
+    if (!token || !csrf) return Fail(ErrorCode::kInternal, "no random source");
+    int64_t now = NowSeconds();
+    store::Session s{store::Sha256Hex(*token),          username, *csrf, now,
+                     now + options.session_max_seconds, now,      false};
+    if (auto r = st.StartSession(s); !r) return std::unexpected(r.error());
+    return NewSession{*token, *csrf};
+  }
+
+  const Api& api() const override { return *api_; }
+  std::string Now() const override { return env.clock ? env.clock() : store::SystemClock(); }
+  bool Secure() const override { return !options.tls_cert.empty(); }
 
   static json MeJson(const store::User& u, const std::string& csrf) {
     json j = {{"username", u.username},
@@ -474,7 +488,7 @@ struct Server::Impl {
             }
             fields.erase("password");
           }
-          ApiResult out = api->Call(c, *e, fields, st);
+          ApiResult out = api_->Call(c, *e, fields, st);
           SendJson(r, out.status, out.body);
         });
         return role;
@@ -482,6 +496,7 @@ struct Server::Impl {
     };
     s.Get(R"(/api/v1/([a-z/]+))", api_route);
     s.Post(R"(/api/v1/([a-z/]+))", api_route);
+    if (renderer) pages = RegisterPages(s, *this, *renderer, env.protocol);
     s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (res.status == 404 && res.body.empty()) {
         SendError(res, 404, "not_found", "no such page or endpoint");
@@ -525,7 +540,7 @@ Result<void> Server::Start() {
   char tmpl[] = "/tmp/trial-serve-XXXXXX";
   if (!mkdtemp(tmpl)) return Fail(ErrorCode::kIo, "cannot create a temporary folder in /tmp");
   m.temp_dir = tmpl;
-  m.api = std::make_unique<Api>(m.env, m.temp_dir);
+  m.api_ = std::make_unique<Api>(m.env, m.temp_dir);
   if (m.options.tls_cert.empty()) {
     m.http = std::make_unique<httplib::Server>();
   } else {
@@ -543,6 +558,14 @@ Result<void> Server::Start() {
   m.http->set_payload_max_length(m.options.max_body_bytes);
   m.http->set_keep_alive_max_count(1000);
   m.http->set_tcp_nodelay(true);  // no 40 ms delayed-ACK stalls on small responses
+  if (!m.options.web_dir.empty()) {
+    auto r = web::Renderer::Load(m.options.web_dir);
+    if (!r) {
+      return Fail(r.error().code, "the web folder '" + m.options.web_dir +
+                                      "' cannot be used: " + r.error().message);
+    }
+    m.renderer = std::make_unique<web::Renderer>(std::move(*r));
+  }
   m.Routes();
   if (!m.options.web_dir.empty()) {
     fs::path static_dir = fs::path(m.options.web_dir) / "static";

@@ -4,7 +4,9 @@
 // then authorized by the permission matrix (service/permissions.h) and held to the user's
 // sites; blinding is the verbs' own (the service layer), so the API inherits it.
 // Errors: Start fails with kIo when the address cannot be bound, kInvalidArgument for bad
-// options. Requests never throw: every failure is a JSON error {"error": {code, message}}.
+// options, and with web::Renderer::Load's error (naming the folder) when web_dir is set but is
+// not a valid web folder. Requests never throw: every API failure is a JSON error
+// {"error": {code, message}}, every page failure the HTML error page (http/pages.h).
 // Thread-safety: one Server per process; requests run on its thread pool, each with its own
 // pooled database connection.
 #pragma once

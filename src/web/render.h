@@ -34,13 +34,16 @@
 //               sites[] {site, name, randomized, target}}, visits {due[], overdue[]}
 //               (rows of `visit list` with subject_id added), queries (`query list`),
 //               alerts (`alerts`: its alerts[] and sae_reports_due[])
-//   subjects    subjects[] (`subject list`: id, site, screening_number, status, created_at)
+//   subjects    subjects[] (`subject list`: id, site, screening_number, status, created_at),
+//               add {sites[], choose, error} (the add form: a site list when `choose`)
 //   subject     subject (`subject show`), visits (`visit list`), forms[] {visit, form,
 //               items[] {item, label, value, unit, status, messages[] {severity, text},
 //               queries[] {id, status, text}}}, charts {x[] (visit names), fvc[], spo2[],
-//               tis[]} (numbers or null per visit; drawn as "FVC % predicted", "SpO₂" and "TIS")
-//   screening   subject, screening (`screen --format json`: verdict, screening_date, ...,
-//               criteria[] {id, kind, text, result, explanation, missing[]})
+//               tis[]} (numbers or null per visit; drawn as "FVC % predicted", "SpO₂" and "TIS"),
+//               subject_queries[] (`query list` rows: answer forms; and the open-query form)
+//   screening   subject, today, error (the bundle form, multipart), screening (`screen
+//               --format json`: verdict, screening_date, ..., criteria[] {id, kind, text,
+//               result, explanation, missing[]})
 //   randomize   subject {id, site, screening_number}, error, result {randomization_number}
 //               (after the POST; nothing else of the allocation is shown)
 //   dispense    subject, visit, kits[] (`kit list`), dispensed {kit_number, visit}, error
@@ -48,7 +51,7 @@
 //   ae_form     subject, ae (an existing AE to edit: its values are pre-filled), errors[],
 //               terms {ids[]} (the AE term ids of safety.yaml; without it the term is typed)
 //   alerts      alerts (`alerts`: {alerts[], sae_reports_due[]})
-//   audit       events (`audit show`)
+//   audit       events (`audit show`), next_after (the seq the next page starts after)
 //   unblind     subject, error, result {arm}
 //   admin       users[] {id, name, role, sites[]}, sites[] {id, name}, kits[] (`kit list`)
 //   error       status, message
