@@ -194,7 +194,7 @@ TEST_P(KitTest, GenerateRefusals) {
       ErrorCode::kInvalidArgument, "not 0");
   EXPECT_FAILS(
       service::GenerateKits(*store_, *protocol_, "coord", 2, "L", D("2027-01-01"), SeedOf(1)),
-      ErrorCode::kInvalidArgument, "administrators and unblinded pharmacists only");
+      ErrorCode::kPermissionDenied, "administrators and unblinded pharmacists only");
   EXPECT_FAILS(
       service::GenerateKits(*store_, *protocol_, "admin", 2, "L", D("2026-07-01"), SeedOf(1)),
       ErrorCode::kInvalidArgument, "the expiry date 2026-07-01 is not after today (2026-07-01)");
@@ -260,7 +260,7 @@ TEST_P(KitTest, ShipByCountPicksEarliestUnexpiredPerArm) {
   OK(store_->ChangeKitStatus("admin", late[1].kit_number, KitStatus::kQuarantined, "too warm"));
   const std::string state = State();
   EXPECT_FAILS(store_->ShipKits("coord", "S1", ShipmentRequest{{late[2].kit_number}, {}}),
-               ErrorCode::kInvalidArgument, "may not ship kits");
+               ErrorCode::kPermissionDenied, "may not ship kits");
   EXPECT_FAILS(store_->ShipKits("admin", "S9", ShipmentRequest{{late[2].kit_number}, {}}),
                ErrorCode::kNotFound, "unknown site 'S9'");
   EXPECT_FAILS(store_->ShipKits("admin", "S1", ShipmentRequest{{s.kit_numbers[0]}, {}}),
@@ -291,9 +291,9 @@ TEST_P(KitTest, ReceiveMakesKitsAvailableAtTheSite) {
   Shipment s = OK(service::ShipKitCount(*store_, *protocol_, "admin", "S1", 4));
   const std::string damaged = s.kit_numbers[1];
   std::string state = State();
-  EXPECT_FAILS(store_->ReceiveShipment("coord2", s.id, {}), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->ReceiveShipment("coord2", s.id, {}), ErrorCode::kPermissionDenied,
                "may not receive kits at site 'S1'");
-  EXPECT_FAILS(store_->ReceiveShipment("dm", s.id, {}), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->ReceiveShipment("dm", s.id, {}), ErrorCode::kPermissionDenied,
                "its investigators, coordinators and pharmacists only");
   EXPECT_FAILS(store_->ReceiveShipment("coord", "SH-0099", {}), ErrorCode::kNotFound,
                "unknown shipment 'SH-0099'");
@@ -342,7 +342,7 @@ TEST_P(KitTest, StatusChangesNeedAReasonAndFollowTheLifecycle) {
   EXPECT_FAILS(store_->ChangeKitStatus("admin", "K-999999", KitStatus::kDamaged, "x"),
                ErrorCode::kNotFound, "unknown kit K-999999");
   EXPECT_FAILS(store_->ChangeKitStatus("coord", depot, KitStatus::kDamaged, "x"),
-               ErrorCode::kInvalidArgument, "may not change the status of depot kits");
+               ErrorCode::kPermissionDenied, "may not change the status of depot kits");
   EXPECT_FAILS(store_->ChangeKitStatus("admin", depot, KitStatus::kAvailable, "x"),
                ErrorCode::kInvalidInput, "kit " + depot + " is already available");
   EXPECT_FAILS(store_->ChangeKitStatus("coord", transit, KitStatus::kQuarantined, "hot"),
@@ -373,9 +373,9 @@ TEST_P(KitTest, StatusChangesNeedAReasonAndFollowTheLifecycle) {
   // Site kits: the site's users; not another site's.
   OK(store_->ReceiveShipment("coord", s.id, {}));
   EXPECT_FAILS(store_->ChangeKitStatus("coord2", transit, KitStatus::kQuarantined, "x"),
-               ErrorCode::kInvalidArgument, "at site 'S1'");
+               ErrorCode::kPermissionDenied, "at site 'S1'");
   EXPECT_FAILS(store_->ChangeKitStatus("pharm2", transit, KitStatus::kQuarantined, "x"),
-               ErrorCode::kInvalidArgument, "at site 'S1'");
+               ErrorCode::kPermissionDenied, "at site 'S1'");
   OK(store_->ChangeKitStatus("inv", transit, KitStatus::kQuarantined, "fridge failure"));
   EXPECT_TRUE(KitTransitionAllowed(KitStatus::kQuarantined, KitStatus::kDestroyed));
   EXPECT_FALSE(KitTransitionAllowed(KitStatus::kDispensed, KitStatus::kAvailable));
@@ -576,8 +576,8 @@ TEST_P(KitTest, DispenseRefusals) {
   EXPECT_FAILS(store_->DispenseKit("coord", subject_, "D14", D("2026-06-30"), "d"),
                ErrorCode::kInvalidInput, "the dose date 2026-06-30 is before subject");
   EXPECT_FAILS(store_->DispenseKit("coord2", subject_, "D14", day14, "e"),
-               ErrorCode::kInvalidArgument, "may not dispense kits at site 'S1'");
-  EXPECT_FAILS(store_->DispenseKit("dm", subject_, "D14", day14, "f"), ErrorCode::kInvalidArgument,
+               ErrorCode::kPermissionDenied, "may not dispense kits at site 'S1'");
+  EXPECT_FAILS(store_->DispenseKit("dm", subject_, "D14", day14, "f"), ErrorCode::kPermissionDenied,
                "may not dispense kits");
   EXPECT_FAILS(store_->DispenseKit("coord", subject_, "", day14, "g"), ErrorCode::kInvalidArgument,
                "the visit is empty");
@@ -697,7 +697,7 @@ TEST_P(KitTest, StockThroughTheStoreIsBlindedByRole) {
   EXPECT_TRUE(coord.sites[0].low);
   EXPECT_TRUE(coord.sites[0].arms.empty());
   EXPECT_FAILS(service::KitStock(*store_, *protocol_, "coord", D("2026-07-10"), "S2"),
-               ErrorCode::kInvalidArgument, "may not see the kits of site 'S2'");
+               ErrorCode::kPermissionDenied, "may not see the kits of site 'S2'");
   EXPECT_FAILS(service::KitStock(*store_, *protocol_, "admin", D("2026-07-10"), "S9"),
                ErrorCode::kNotFound, "unknown site 'S9'");
   // Two more kits of the short arm: OK. (Shipped by number: ship --count is arm-balanced.)

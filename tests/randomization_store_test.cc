@@ -139,7 +139,7 @@ TEST_P(RandomizationTest, GoLiveNeedsAnAdministrator) {
   Prepare();
   std::string before = Snapshot();
   EXPECT_FAILS(service::GoLive(*store_, *protocol_, {"S1", "S2"}, "coord", TestSeed()),
-               ErrorCode::kInvalidArgument, "administrators only");
+               ErrorCode::kPermissionDenied, "administrators only");
   EXPECT_EQ(Snapshot(), before);
 }
 
@@ -223,7 +223,7 @@ TEST_P(RandomizationTest, RefusedRandomizations) {
                ErrorCode::kInvalidArgument,
                "no allocation list for stratum 'site=S9,ild_at_baseline=present'");
   EXPECT_FAILS(service::Randomize(*store_, *protocol_, "inv2", subject_, "present", "r7"),
-               ErrorCode::kInvalidArgument, "may not change data of site 'S1'");
+               ErrorCode::kPermissionDenied, "may not change data of site 'S1'");
   EXPECT_FAILS(service::Randomize(*store_, *protocol_, "coord", subject_, "present", ""),
                ErrorCode::kInvalidArgument, "request id");
   EXPECT_EQ(Snapshot(), snap);
@@ -258,7 +258,7 @@ TEST_P(RandomizationTest, ExhaustedListIsExtendedFromTheSeed) {
   EXPECT_EQ(Snapshot(), snap);
   // Only an administrator extends; nothing is stored otherwise.
   EXPECT_FAILS(service::ExtendLists(*store_, *protocol_, "coord", 3, kS1Present),
-               ErrorCode::kInvalidArgument, "administrators only");
+               ErrorCode::kPermissionDenied, "administrators only");
   EXPECT_FAILS(service::ExtendLists(*store_, *protocol_, "admin", 3, "site=S1,ild=maybe"),
                ErrorCode::kInvalidArgument, "not a stratum of the design");
   EXPECT_EQ(Snapshot(), snap);
@@ -444,9 +444,9 @@ TEST_P(RandomizationTest, EmergencyUnblind) {
   EXPECT_FAILS(store_->EmergencyUnblind("inv", subject_, "  "), ErrorCode::kInvalidArgument,
                "needs a reason");
   EXPECT_FAILS(store_->EmergencyUnblind("coord", subject_, "anaphylaxis"),
-               ErrorCode::kInvalidArgument, "investigators of the site only");
+               ErrorCode::kPermissionDenied, "investigators of the site only");
   EXPECT_FAILS(store_->EmergencyUnblind("inv2", subject_, "anaphylaxis"),
-               ErrorCode::kInvalidArgument, "investigators of the site only");
+               ErrorCode::kPermissionDenied, "investigators of the site only");
   EXPECT_FAILS(store_->EmergencyUnblind("inv", not_randomized, "anaphylaxis"),
                ErrorCode::kInvalidInput, "not randomized");
   EXPECT_FAILS(store_->EmergencyUnblind("inv", 999, "anaphylaxis"), ErrorCode::kNotFound,

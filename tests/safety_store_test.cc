@@ -127,10 +127,10 @@ TEST_P(SafetyTest, AddUpdateListAndHistory) {
   EXPECT_EQ(OK(service::ListAdverseEvents(*store_, "dm", subject_, std::nullopt)).size(), 2u);
   EXPECT_EQ(OK(service::ListAdverseEvents(*store_, "mon2", std::nullopt, std::nullopt)).size(), 0u);
   EXPECT_FAILS(service::ListAdverseEvents(*store_, "mon2", subject_, std::nullopt),
-               ErrorCode::kInvalidArgument, "may not see the adverse events of site 'S1'");
+               ErrorCode::kPermissionDenied, "may not see the adverse events of site 'S1'");
   EXPECT_FAILS(service::ListAdverseEvents(*store_, "mon2", std::nullopt, std::string("S1")),
-               ErrorCode::kInvalidArgument, "may not see");
-  EXPECT_FAILS(service::ShowAdverseEvent(*store_, "mon2", 1), ErrorCode::kInvalidArgument,
+               ErrorCode::kPermissionDenied, "may not see");
+  EXPECT_FAILS(service::ShowAdverseEvent(*store_, "mon2", 1), ErrorCode::kPermissionDenied,
                "may not see");
   ExpectIntact();
 }
@@ -191,9 +191,9 @@ TEST_P(SafetyTest, BadInputStoresNothing) {
          a.reason = "x";
        },
        ErrorCode::kNotFound, "unknown adverse event 99"},
-      {"coordinator of another site", nullptr, ErrorCode::kInvalidArgument,
+      {"coordinator of another site", nullptr, ErrorCode::kPermissionDenied,
        "may not record adverse events at site 'S1'"},
-      {"monitor", nullptr, ErrorCode::kInvalidArgument, "may not record adverse events"},
+      {"monitor", nullptr, ErrorCode::kPermissionDenied, "may not record adverse events"},
   };
   for (const auto& c : cases) {
     AdverseEvent ae = Ae();
@@ -241,15 +241,15 @@ TEST_P(SafetyTest, SeriousAeQueuesNotificationsInItsTransaction) {
   EXPECT_THAT(notes[0].body, HasSubstr("hospitalization"));
   EXPECT_EQ(notes[0].delivered_at, "");
   // Delivery: administrators only, once, audited.
-  EXPECT_FAILS(store_->MarkDelivered("inv", notes[0].id, "/x/n1.json"), ErrorCode::kInvalidArgument,
-               "administrators only");
+  EXPECT_FAILS(store_->MarkDelivered("inv", notes[0].id, "/x/n1.json"),
+               ErrorCode::kPermissionDenied, "administrators only");
   Notification sent = OK(store_->MarkDelivered("admin", notes[0].id, "/x/n1.json"));
   EXPECT_NE(sent.delivered_at, "");
   EXPECT_EQ(LastEvent().action, "notification.deliver");
   EXPECT_FAILS(store_->MarkDelivered("admin", notes[0].id, "/x/n1.json"), ErrorCode::kInvalidInput,
                "already delivered");
   EXPECT_EQ(OK(store_->Notifications())[0].delivered_at, sent.delivered_at);
-  EXPECT_FAILS(service::Outbox(*store_, "mon1"), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(service::Outbox(*store_, "mon1"), ErrorCode::kPermissionDenied,
                "administrators only");
   EXPECT_EQ(OK(service::Outbox(*store_, "admin")).size(), 2u);
   ExpectIntact();
@@ -284,7 +284,7 @@ TEST_P(SafetyTest, SaeClocksAtTheEdgeWithTheStoreClock) {
   EXPECT_FAILS(service::SubmitSaeReport(*store_, Promis(), "inv", plain.id, "initial"),
                ErrorCode::kInvalidInput, "is not serious");
   EXPECT_FAILS(service::SubmitSaeReport(*store_, Promis(), "mon1", on_time.id, "follow_up"),
-               ErrorCode::kInvalidArgument, "may not report serious adverse events");
+               ErrorCode::kPermissionDenied, "may not report serious adverse events");
   // Follow-up: due sae_follow_up (7 days) after the initial report, edge both sides.
   auto reports = OK(store_->SaeReports(std::nullopt));
   events = OK(store_->AdverseEvents(std::nullopt, std::nullopt));
@@ -309,11 +309,11 @@ TEST_P(SafetyTest, SaeClocksAtTheEdgeWithTheStoreClock) {
   EXPECT_EQ(board.pending[0].kind, "follow_up");
   EXPECT_TRUE(board.pending[0].overdue);
   EXPECT_FAILS(service::SafetyAlerts(*store_, Promis(), "mon2", std::string("S1"), "x"),
-               ErrorCode::kInvalidArgument, "may not see");
+               ErrorCode::kPermissionDenied, "may not see");
   EXPECT_TRUE(
       OK(service::SafetyAlerts(*store_, Promis(), "mon2", std::nullopt, "x")).pending.empty());
   // Acknowledgement by the sponsor, once.
-  EXPECT_FAILS(store_->AcknowledgeSaeReport("inv", first.id), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->AcknowledgeSaeReport("inv", first.id), ErrorCode::kPermissionDenied,
                "sponsor viewers and administrators only");
   SaeReport acked = OK(store_->AcknowledgeSaeReport("sp", first.id));
   EXPECT_EQ(acked.acknowledged_by, "sp");
@@ -334,15 +334,15 @@ TEST_P(SafetyTest, AlertsDedupConfirmAndDismiss) {
   const std::string before = FullSnapshot();
   EXPECT_TRUE(OK(store_->RaiseAlerts("coord", subject_, signals)).empty());  // dedup
   EXPECT_EQ(FullSnapshot(), before);
-  EXPECT_FAILS(store_->RaiseAlerts("coord2", subject_, signals), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->RaiseAlerts("coord2", subject_, signals), ErrorCode::kPermissionDenied,
                "may not change data of site 'S1'");
   EXPECT_FAILS(store_->RaiseAlerts("coord", subject_, {{"x", "", "", ""}}),
                ErrorCode::kInvalidArgument, "dedup key is missing");
   // Dismiss: investigators with a reason.
   EXPECT_FAILS(store_->DismissAlert("inv", raised[1].id, ""), ErrorCode::kInvalidArgument,
                "reason for dismissing is empty");
-  EXPECT_FAILS(store_->DismissAlert("coord", raised[1].id, "artefact"), ErrorCode::kInvalidArgument,
-               "investigators (of the site) only");
+  EXPECT_FAILS(store_->DismissAlert("coord", raised[1].id, "artefact"),
+               ErrorCode::kPermissionDenied, "investigators (of the site) only");
   AlertRecord dismissed = OK(store_->DismissAlert("inv", raised[1].id, "probe artefact"));
   EXPECT_EQ(dismissed.status, "dismissed");
   EXPECT_EQ(dismissed.version, 2);

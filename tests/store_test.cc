@@ -156,12 +156,12 @@ TEST_P(StoreTest, SitesAndUsers) {
   EXPECT_FAILS(store_->AddSite("admin", Site{"", "No id"}), ErrorCode::kInvalidArgument, "site id");
   EXPECT_FAILS(store_->AddSite("admin", Site{"S3", " "}), ErrorCode::kInvalidArgument, "site name");
   // Only administrators add sites and users.
-  EXPECT_FAILS(store_->AddSite("inv", Site{"S3", "Three"}), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->AddSite("inv", Site{"S3", "Three"}), ErrorCode::kPermissionDenied,
                "administrators only");
-  EXPECT_FAILS(store_->AddSite("dm", Site{"S3", "Three"}), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->AddSite("dm", Site{"S3", "Three"}), ErrorCode::kPermissionDenied,
                "administrators only");
   EXPECT_FAILS(store_->AddUser("mon", User{"z", "", Role::kDataManager, {}}),
-               ErrorCode::kInvalidArgument, "administrators only");
+               ErrorCode::kPermissionDenied, "administrators only");
   // Unknown or missing acting user.
   EXPECT_FAILS(store_->AddSite("nobody", Site{"S3", "Three"}), ErrorCode::kNotFound,
                "unknown user 'nobody'");
@@ -215,7 +215,7 @@ TEST_P(StoreTest, Subjects) {
   EXPECT_FAILS(store_->AddSubject("coord", "S9", "X"), ErrorCode::kNotFound, "unknown site 'S9'");
   EXPECT_FAILS(store_->AddSubject("ghost", "S1", "S1-003"), ErrorCode::kNotFound,
                "unknown user 'ghost'");
-  EXPECT_FAILS(store_->AddSubject("coord", "S2", "S2-009"), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->AddSubject("coord", "S2", "S2-009"), ErrorCode::kPermissionDenied,
                "may not change data of site 'S2'");
   EXPECT_FAILS(store_->AddSubject("coord", "S1", ""), ErrorCode::kInvalidArgument,
                "screening number");
@@ -334,10 +334,10 @@ TEST_P(StoreTest, StatusChangeErrors) {
                "unknown subject 999");
   EXPECT_FAILS(store_->ChangeStatus("ghost", subject_, S::kEligible, ""), ErrorCode::kNotFound,
                "unknown user 'ghost'");
-  EXPECT_FAILS(store_->ChangeStatus("c2", subject_, S::kEligible, ""), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->ChangeStatus("c2", subject_, S::kEligible, ""), ErrorCode::kPermissionDenied,
                "may not change data of site 'S1'");
-  EXPECT_FAILS(store_->ChangeStatus("mon", subject_, S::kEligible, ""), ErrorCode::kInvalidArgument,
-               "monitor");
+  EXPECT_FAILS(store_->ChangeStatus("mon", subject_, S::kEligible, ""),
+               ErrorCode::kPermissionDenied, "monitor");
   EXPECT_EQ(Snapshot(), before);
 }
 
@@ -465,7 +465,7 @@ TEST_P(StoreTest, ItemVersions) {
                ErrorCode::kNotFound, "unknown subject 999");
   EXPECT_FAILS(store_->RecordItem("ghost", weight, "1", "r"), ErrorCode::kNotFound,
                "unknown user 'ghost'");
-  EXPECT_FAILS(store_->RecordItem("c2", weight, "1", "r"), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->RecordItem("c2", weight, "1", "r"), ErrorCode::kPermissionDenied,
                "may not change data of site 'S1'");
   EXPECT_FAILS(store_->RecordItem("coord", ItemKey{subject_, "", "vitals", 0, "w"}, "1", ""),
                ErrorCode::kInvalidArgument, "visit");

@@ -144,11 +144,11 @@ TEST_P(VisitTest, VisitStatusesAndDeviationsAreRecordedWithTheVisit) {
   EXPECT_FAILS(
       service::RecordVisit(*store_, *protocol_, "pharm",
                            service::VisitRequest{subject_, "W4", Day(28), false, ""}, Day(28)),
-      ErrorCode::kInvalidArgument, "may not record visits");
+      ErrorCode::kPermissionDenied, "may not record visits");
   EXPECT_FAILS(
       service::RecordVisit(*store_, *protocol_, "dm",
                            service::VisitRequest{subject_, "W4", Day(28), false, ""}, Day(28)),
-      ErrorCode::kInvalidArgument, "may not record visits");
+      ErrorCode::kPermissionDenied, "may not record visits");
   EXPECT_EQ(Snapshot(), before);
   // W4 missed: the visit and its dose.
   auto w4 = OK(record("W4", std::nullopt, 33, "patient in hospital"));
@@ -175,7 +175,7 @@ TEST_P(VisitTest, VisitStatusesAndDeviationsAreRecordedWithTheVisit) {
   auto early = OK(service::ListVisits(*store_, *protocol_, "coord", subject_, Day(20)));
   EXPECT_EQ(schedule::VisitStatusName(early.report.visits[3].status), std::string("upcoming"));
   EXPECT_FAILS(service::ListVisits(*store_, *protocol_, "mon2", subject_, Day(60)),
-               ErrorCode::kInvalidArgument, "may not see");
+               ErrorCode::kPermissionDenied, "may not see");
   // Listing by site.
   EXPECT_EQ(OK(service::ListDeviations(*store_, "mon", std::nullopt, "S1")).size(), 5u);
   EXPECT_EQ(OK(service::ListDeviations(*store_, "mon2", std::nullopt, std::nullopt)).size(), 0u);
@@ -219,7 +219,7 @@ TEST_P(VisitTest, DosePlanIsComputedFromTheItemsAndRecordedWithItsKit) {
   EXPECT_FAILS(service::PlanDose(*store_, *protocol_, "coord", subject_, "W8", Day(56)),
                ErrorCode::kInvalidArgument, "not a dosing visit");
   EXPECT_FAILS(service::RecordDose(*store_, *protocol_, "mon", subject_, "D0", Day(0), "", Day(0)),
-               ErrorCode::kInvalidArgument, "may not record doses");
+               ErrorCode::kPermissionDenied, "may not record doses");
   EXPECT_EQ(Snapshot(), before);
   // W2: the kit is dispensed with the dose, in the same transaction; weight from W2 (latest).
   VisitWithData("W2", 14, "2.5 10*9/L", "70 kg");
@@ -352,9 +352,9 @@ TEST_P(VisitTest, QueriesAreOpenedAnsweredClosedAndReopenedWithCounts) {
   const ItemKey sbp{subject_, "W2", "vital_signs", 0, "sbp"};
   const ItemKey dbp{subject_, "W2", "vital_signs", 0, "dbp"};
   const std::string before = Snapshot();
-  EXPECT_FAILS(store_->OpenQuery("coord", sbp, "please check", ""), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->OpenQuery("coord", sbp, "please check", ""), ErrorCode::kPermissionDenied,
                "may not open queries");
-  EXPECT_FAILS(store_->OpenQuery("mon2", sbp, "please check", ""), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->OpenQuery("mon2", sbp, "please check", ""), ErrorCode::kPermissionDenied,
                "may not open queries");
   EXPECT_FAILS(store_->OpenQuery("mon", sbp, " ", ""), ErrorCode::kInvalidArgument, "empty");
   EXPECT_FAILS(store_->OpenQuery("mon", ItemKey{subject_, "W2", "vital_signs", 0, "hr"}, "x", ""),
@@ -372,9 +372,9 @@ TEST_P(VisitTest, QueriesAreOpenedAnsweredClosedAndReopenedWithCounts) {
   EXPECT_EQ(listing.open_by_form["vital_signs"], 2);
   EXPECT_TRUE(OK(service::ListQueries(*store_, "mon2", QueryFilter{})).queries.empty());
   // Answer (site), close (monitor), re-open (monitor), answer again.
-  EXPECT_FAILS(store_->AnswerQuery("mon", q.id, "ok"), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->AnswerQuery("mon", q.id, "ok"), ErrorCode::kPermissionDenied,
                "may not answer queries");
-  EXPECT_FAILS(store_->CloseQuery("coord", q.id, ""), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->CloseQuery("coord", q.id, ""), ErrorCode::kPermissionDenied,
                "may not close queries");
   EXPECT_EQ(OK(store_->AnswerQuery("coord", q.id, "confirmed in the source")).status, "answered");
   EXPECT_FAILS(store_->AnswerQuery("coord", q.id, "again"), ErrorCode::kInvalidInput,
@@ -406,10 +406,10 @@ TEST_P(VisitTest, VerifiedThenLockedItemsCannotChangeUntilUnlocked) {
   EXPECT_EQ(OK(store_->ReviewOf(weight)).state, "entered");
   EXPECT_FAILS(store_->ReviewItem("dm", weight, "lock", ""), ErrorCode::kInvalidInput,
                "needs it verified");
-  EXPECT_FAILS(store_->ReviewItem("coord", weight, "verify", ""), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->ReviewItem("coord", weight, "verify", ""), ErrorCode::kPermissionDenied,
                "may not verify items");
   EXPECT_EQ(OK(store_->ReviewItem("mon", weight, "verify", "")).state, "verified");
-  EXPECT_FAILS(store_->ReviewItem("mon", weight, "lock", ""), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->ReviewItem("mon", weight, "lock", ""), ErrorCode::kPermissionDenied,
                "may not lock items");
   EXPECT_EQ(OK(store_->ReviewItem("dm", weight, "lock", "")).state, "locked");
   const std::string before = Snapshot();
@@ -435,7 +435,7 @@ TEST_P(VisitTest, ChangingASignedVisitVoidsTheSignatureAndReportsIt) {
                ErrorCode::kInvalidInput, "not recorded");
   OK(service::RecordVisit(*store_, *protocol_, "coord",
                           service::VisitRequest{subject_, "W2", Day(14), false, ""}, Day(14)));
-  EXPECT_FAILS(store_->Sign("coord", subject_, "W2", "I approve"), ErrorCode::kInvalidArgument,
+  EXPECT_FAILS(store_->Sign("coord", subject_, "W2", "I approve"), ErrorCode::kPermissionDenied,
                "may not sign");
   EXPECT_FAILS(store_->Sign("inv", subject_, "W2", ""), ErrorCode::kInvalidArgument,
                "meaning of the signature is empty");

@@ -27,9 +27,9 @@ Result<Reader> ReaderOf(store::TrialStore& store, const std::string& actor,
     }
     if (scoped &&
         std::find(r.user.sites.begin(), r.user.sites.end(), *site) == r.user.sites.end()) {
-      return Fail(ErrorCode::kPermissionDenied, "user '" + actor + "' (" +
-                                                   store::RoleName(r.user.role) + ") may not see " +
-                                                   what + " of site '" + *site + "'");
+      return Fail(ErrorCode::kPermissionDenied,
+                  "user '" + actor + "' (" + store::RoleName(r.user.role) + ") may not see " +
+                      what + " of site '" + *site + "'");
     }
     r.sites = std::vector<std::string>{*site};
   } else if (scoped) {

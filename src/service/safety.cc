@@ -341,8 +341,8 @@ Result<std::vector<store::Notification>> Outbox(store::TrialStore& store,
   if (!reader) return std::unexpected(reader.error());
   if (reader->user.role != store::Role::kAdministrator) {
     return Fail(ErrorCode::kPermissionDenied, "user '" + actor + "' (" +
-                                                 store::RoleName(reader->user.role) +
-                                                 ") may not read the outbox: administrators only");
+                                                  store::RoleName(reader->user.role) +
+                                                  ") may not read the outbox: administrators only");
   }
   return store.Notifications();
 }

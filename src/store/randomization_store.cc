@@ -419,9 +419,9 @@ Result<std::string> TrialStore::EmergencyUnblind(const std::string& actor, int64
        std::find(who->sites.begin(), who->sites.end(), s.site_id) != who->sites.end());
   if (!allowed) {
     return Fail(ErrorCode::kPermissionDenied, std::string("user '") + who->username + "' (" +
-                                                 RoleName(who->role) +
-                                                 ") may not unblind subjects of site '" +
-                                                 s.site_id + "': investigators of the site only");
+                                                  RoleName(who->role) +
+                                                  ") may not unblind subjects of site '" +
+                                                  s.site_id + "': investigators of the site only");
   }
   const std::string id = std::to_string(subject_id);
   auto arm = (*tx)->Query(

@@ -594,15 +594,15 @@ Result<void> RequireSiteAccess(const User& actor, const std::string& site) {
     return {};
   }
   return Fail(ErrorCode::kPermissionDenied, std::string("user '") + actor.username + "' (" +
-                                               RoleName(actor.role) +
-                                               ") may not change data of site '" + site + "'");
+                                                RoleName(actor.role) +
+                                                ") may not change data of site '" + site + "'");
 }
 
 Result<void> RequireAdministrator(const User& actor) {
   if (actor.role == Role::kAdministrator) return {};
   return Fail(ErrorCode::kPermissionDenied, std::string("user '") + actor.username + "' (" +
-                                               RoleName(actor.role) +
-                                               ") may not do this: administrators only");
+                                                RoleName(actor.role) +
+                                                ") may not do this: administrators only");
 }
 
 Result<std::optional<Subject>> LoadSubject(Transaction& tx, int64_t id) {

@@ -149,7 +149,7 @@ Result<void> RequireRoleAt(const User& who, const std::string& site, std::vector
                std::string(RoleName(roles[i])) + "s";
   }
   return Fail(ErrorCode::kPermissionDenied, detail::Who(who) + " may not " + doing + " at site '" +
-                                               site + "': " + allowed + " (of the site) only");
+                                                site + "': " + allowed + " (of the site) only");
 }
 
 const std::vector<Role> kVisitRoles = {Role::kInvestigator, Role::kCoordinator};

@@ -3,14 +3,13 @@
 # (tests/backends.sh): a fresh demo database with random passwords, `trial serve` on a free port,
 # Node's test runner over *.test.mjs (playwright-core driving /usr/bin/chromium), then the server
 # is stopped. Screenshots (one per step) stay in ARTIFACTS/<backend>/.
-# Usage: tests/browser/run.sh TRIAL DEMO_DB_TOOL [ARTIFACTS]   (from the repository root)
+# Usage: tests/browser/run.sh TRIAL [ARTIFACTS]   (from the repository root)
 # Needs: node, /usr/bin/chromium and tests/browser/node_modules (scripts/install-deps).
 set -uo pipefail
 
 trial="$(realpath "$1")"
-demo_tool="$(realpath "$2")"
 root="$(pwd)"
-artifacts="$(realpath -m "${3:-build/browser-artifacts}")"
+artifacts="$(realpath -m "${2:-build/browser-artifacts}")"
 here="$(cd "$(dirname "$0")" && pwd)"
 shared="${TRIAL_SHARED:-${root}/../shared}"
 
@@ -42,23 +41,16 @@ trap 'stop_server; cleanup' EXIT
 run_backend() { # run_backend KIND DB
   local kind="$1" db="$2" out="${artifacts}/$1"
   mkdir -p "${out}"
-  # 1. The demo database and its passwords.
-  "${demo_tool}" "${db}" "${tmp}/passwords-${kind}.json" "${root}/protocols/promis-mda5" \
-    "${shared}/fhir/examples" >"${out}/demo.log" 2>&1
-  local rc=$?
-  check "${kind}: demo database" "${rc}"
-  if [[ "${rc}" -ne 0 ]]; then
-    cat "${out}/demo.log"
-    return
-  fi
-  # 2. The server on a free port.
+  # 1. The server on a free port, on a demo database it creates (`trial serve --demo`), with
+  # each demo user's random password written to a file for the tests.
   local port
   port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-  "${trial}" serve --db "${db}" --port "${port}" --web "${root}/web" \
-    --protocol "${root}/protocols/promis-mda5" >"${out}/server.out" 2>"${out}/server.log" &
+  "${trial}" serve --demo --demo-passwords "${tmp}/passwords-${kind}.json" --db "${db}" \
+    --port "${port}" --web "${root}/web" --protocol "${root}/protocols/promis-mda5" \
+    >"${out}/server.out" 2>"${out}/server.log" &
   server_pid=$!
   local up=1
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 1800); do  # building the demo takes up to a minute on PostgreSQL
     if curl -fsS "http://127.0.0.1:${port}/healthz" >/dev/null 2>&1; then up=0; break; fi
     kill -0 "${server_pid}" 2>/dev/null || break
     sleep 0.1
