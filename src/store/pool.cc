@@ -2,12 +2,41 @@
 
 namespace trial::store {
 
+namespace {
+
+// A write transaction holding the pool's writer lock until it commits or rolls back.
+class LockedTransaction : public Transaction {
+ public:
+  LockedTransaction(std::unique_lock<std::mutex> lock, std::unique_ptr<Transaction> tx)
+      : lock_(std::move(lock)), tx_(std::move(tx)) {}
+  ~LockedTransaction() override { tx_.reset(); }  // roll back before the lock is released
+  Result<std::vector<Row>> Query(std::string_view sql,
+                                 const std::vector<SqlValue>& params) override {
+    return tx_->Query(sql, params);
+  }
+  Result<void> Commit() override { return tx_->Commit(); }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  std::unique_ptr<Transaction> tx_;
+};
+
+}  // namespace
+
 class ConnectionPool::Lease : public Connection {
  public:
   Lease(std::shared_ptr<ConnectionPool> pool, std::unique_ptr<Connection> c)
       : pool_(std::move(pool)), c_(std::move(c)) {}
   ~Lease() override { pool_->Return(std::move(c_)); }
-  Result<std::unique_ptr<Transaction>> Begin(bool write) override { return c_->Begin(write); }
+  Result<std::unique_ptr<Transaction>> Begin(bool write) override {
+    if (!write) return c_->Begin(false);
+    // Writers of this process queue here, in order, instead of polling the database's lock
+    // (SQLite's busy handler sleeps and retries; under load that is most of a request's time).
+    std::unique_lock lock(pool_->write_mu_);
+    auto tx = c_->Begin(true);
+    if (!tx) return std::unexpected(tx.error());
+    return std::unique_ptr<Transaction>(new LockedTransaction(std::move(lock), std::move(*tx)));
+  }
   Backend backend() const override { return c_->backend(); }
   std::string Describe() const override { return c_->Describe(); }
 

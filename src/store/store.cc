@@ -190,7 +190,7 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "notifications (id), file TEXT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL, "
           "audit_seq BIGINT NOT NULL)",
       },
-      // 6: sign-in (auth_store.cc, docs/access.md). Only hashes are kept: Argon2id for
+      // 6: sign-in (auth_store.cc, docs/access.md), and indexes for per-subject reads. Only hashes are kept: Argon2id for
       // passwords, SHA-256 for session and API tokens. Times are Unix seconds. Password changes,
       // sign-ins, failures, lockouts, sign-outs and tokens are audit events; the failure count
       // and a session's last use are bookkeeping, not clinical data.
@@ -204,6 +204,14 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "CREATE TABLE api_tokens (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL "
           "REFERENCES users (username), label TEXT NOT NULL, created_at TEXT NOT NULL, revoked "
           "INTEGER NOT NULL, audit_seq BIGINT NOT NULL)",
+          // Per-subject reads of the server (subject pages, randomization checks) without a
+          // scan of every subject's rows: found by the wrk benchmark (bench/http).
+          "CREATE INDEX screenings_subject ON screenings (subject_id, id)",
+          "CREATE INDEX deviations_subject ON deviations (subject_id, id)",
+          "CREATE INDEX signatures_subject ON signatures (subject_id, id)",
+          "CREATE INDEX sae_reports_subject ON sae_reports (subject_id, id)",
+          "CREATE INDEX unblindings_subject ON unblindings (subject_id, id)",
+          "CREATE INDEX subjects_site ON subjects (site_id, id)",
       },
   };
   return kMigrations;
