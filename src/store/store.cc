@@ -190,10 +190,10 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "notifications (id), file TEXT NOT NULL, username TEXT NOT NULL, at TEXT NOT NULL, "
           "audit_seq BIGINT NOT NULL)",
       },
-      // 6: sign-in (auth_store.cc, docs/access.md), and indexes for per-subject reads. Only hashes are kept: Argon2id for
-      // passwords, SHA-256 for session and API tokens. Times are Unix seconds. Password changes,
-      // sign-ins, failures, lockouts, sign-outs and tokens are audit events; the failure count
-      // and a session's last use are bookkeeping, not clinical data.
+      // 6: sign-in (auth_store.cc, docs/access.md), and indexes for per-subject reads. Only hashes
+      // are kept: Argon2id for passwords, SHA-256 for session and API tokens. Times are Unix
+      // seconds. Password changes, sign-ins, failures, lockouts, sign-outs and tokens are audit
+      // events; the failure count and a session's last use are bookkeeping, not clinical data.
       {
           "CREATE TABLE credentials (username TEXT PRIMARY KEY REFERENCES users (username), hash "
           "TEXT NOT NULL, set_at TEXT NOT NULL, failures INTEGER NOT NULL, locked_until BIGINT "
